@@ -1,0 +1,141 @@
+"""The planner: ask the model, run the tool it calls, hand back the result, repeat — a bounded loop that
+yields typed events as they happen. Everything else (UI, CLI, server, eval) only consumes these events."""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from agent.messages import ErrorEvent, Event, FinalEvent, Message, TokenEvent, ToolCall, ToolCallEvent, \
+    ToolResult, ToolResultEvent
+from agent.protocols import InternLM2Protocol, Protocol
+from models.base import ChatModel, GenerationConfig, ModelError
+from tools.base import Toolbox
+
+
+@dataclass
+class AgentConfig:
+    max_steps: int = 6
+    """Model calls allowed for one user turn (each tool call costs one)."""
+    max_retries: int = 2
+    """Malformed or failing tool calls tolerated in one turn before the agent gives up."""
+    max_observation_chars: int = 4000
+    """A tool result longer than this is cut before the model sees it (the UI still gets all of it)."""
+    gen: GenerationConfig = field(default_factory=GenerationConfig)
+
+    def __post_init__(self):
+        if self.max_steps < 1 or self.max_retries < 0:
+            raise ValueError("max_steps must be >= 1 and max_retries >= 0")
+
+
+def held_back(text: str, markers: tuple[str, ...]) -> int:
+    """How much of streamed `text` is safe to show: up to a call marker, and never a marker's first half."""
+    cut = min((i for i in (text.find(m) for m in markers) if i >= 0), default=len(text))
+    for m in markers:
+        for k in range(min(len(m) - 1, cut), 0, -1):
+            if text[:cut].endswith(m[:k]):
+                return cut - k
+    return cut
+
+
+class Agent:
+    def __init__(self, model: ChatModel, toolbox: Toolbox | None = None, protocol: Protocol | None = None,
+                 config: AgentConfig | None = None):
+        self.model = model
+        self.toolbox = toolbox or Toolbox()
+        self.protocol = protocol or InternLM2Protocol()
+        self.config = config or AgentConfig()
+
+    def prompt(self, messages: list[Message]) -> str:
+        return self.protocol.render(messages, self.toolbox.schemas(), interpreter=self.toolbox.interpreter is not None)
+
+    def run(self, messages: list[Message], cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Answer the last user turn of `messages`, appending the assistant and environment turns to it."""
+        cancel = cancel or threading.Event()
+        failures: list[str] = []
+        failed_calls: set[str] = set()
+        for _ in range(self.config.max_steps):
+            try:
+                text = yield from self._generate(messages, cancel)
+            except ModelError as e:
+                yield ErrorEvent(f"The model failed: {e}")
+                return
+            if cancel.is_set():
+                yield ErrorEvent("Stopped.")
+                return
+            parsed = self.protocol.parse(text)
+            if parsed.call is None and parsed.error is None:
+                messages.append(Message("assistant", parsed.text))
+                yield FinalEvent(parsed.text)
+                return
+            if parsed.error is not None:  # the model tried to call a tool and wrote it wrong
+                messages.append(Message("assistant", text))
+                messages.append(Message("environment", f"Error: {parsed.error}", name="plugin"))
+                failures.append(parsed.error)
+                yield ErrorEvent(parsed.error, recoverable=True)
+            else:
+                call = parsed.call
+                messages.append(Message("assistant", parsed.text, tool_call=call))
+                yield ToolCallEvent(call)
+                result = self._run_tool(call, failed_calls, cancel)
+                yield ToolResultEvent(call, result)
+                messages.append(self.protocol.observation(call, self._for_model(result)))
+                if not result.ok:
+                    failures.append(result.text)
+                    failed_calls.add(_key(call))
+            if len(failures) > self.config.max_retries:
+                yield ErrorEvent(f"Giving up after {len(failures)} failed tool calls; the last error was: "
+                                 f"{failures[-1]}")
+                return
+        yield ErrorEvent(f"No answer within {self.config.max_steps} steps; ask again or raise max_steps.")
+
+    def _generate(self, messages: list[Message], cancel: threading.Event):
+        """Stream one model reply, yielding the user-visible part as TokenEvents; return the whole text."""
+        gen = GenerationConfig(**{**self.config.gen.__dict__,
+                                  "stop": list(dict.fromkeys(self.config.gen.stop + self.protocol.stop))})
+        text, shown = "", 0
+        for delta in self.model.stream(self.prompt(messages), gen):
+            text += delta
+            visible = held_back(text, self.protocol.call_markers)
+            if visible > shown:
+                yield TokenEvent(text[shown:visible])
+                shown = visible
+            if cancel.is_set():
+                break
+        return text
+
+    def _run_tool(self, call: ToolCall, failed_calls: set[str], cancel: threading.Event) -> ToolResult:
+        if _key(call) in failed_calls:
+            return ToolResult("This exact call already failed in this turn. Change the code or arguments, "
+                              "or answer without the tool.", ok=False)
+        # Tools run in a worker so that a cancel can interrupt the interpreter mid-run.
+        box: list[ToolResult] = []
+        worker = threading.Thread(target=lambda: box.append(self.toolbox.run(call)), daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.05)
+            if cancel.is_set() and call.is_interpreter and self.toolbox.interpreter is not None:
+                self.toolbox.interpreter.interrupt()
+                worker.join()
+        return box[0] if box else ToolResult("The tool ended without a result.", ok=False)
+
+    def _for_model(self, result: ToolResult) -> str:
+        limit = self.config.max_observation_chars
+        text = result.text if len(result.text) <= limit else result.text[:limit] + "\n[... output cut ...]"
+        return text or "(no output)"
+
+
+def _key(call: ToolCall) -> str:
+    return call.name + json.dumps(call.arguments, sort_keys=True)
+
+
+def answer(events: Iterator[Event]) -> str:
+    """Drain a run and return its final answer (or its last error)."""
+    final = ""
+    for event in events:
+        if isinstance(event, FinalEvent):
+            final = event.text
+        elif isinstance(event, ErrorEvent) and not event.recoverable:
+            final = final or f"[error] {event.message}"
+    return final

@@ -1,0 +1,65 @@
+"""What every tool protocol does: render a conversation to prompt text, and read the model's reply back.
+
+Protocols do no I/O and know no model: they are pure text in, text out, so the training data renderer,
+the agent and the tests all share them.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import yaml
+
+from agent.messages import Message, ToolCall
+
+
+@dataclass
+class Parsed:
+    """The model's reply read back: its text, and the tool call it ends with, if any.
+    `error` says why a call it attempted could not be read; the agent shows that to the model."""
+
+    text: str
+    call: ToolCall | None = None
+    error: str | None = None
+
+
+@dataclass
+class Segment:
+    text: str
+    trained: bool
+    """True for text the model itself produced (assistant replies and calls): the tokens training learns."""
+    index: int
+    """Which message the text belongs to; -1 for the system turns built from tools and prompts."""
+
+
+@cache
+def load_prompts(name: str) -> dict:
+    """The prompt texts of a protocol (package data `agent/prompts/<name>.yaml`), by language."""
+    return yaml.safe_load(resources.files("agent.prompts").joinpath(f"{name}.yaml").read_text("utf-8"))
+
+
+class Protocol(ABC):
+    stop: list[str]
+    """Stop strings the model backend should end generation at."""
+    call_markers: tuple[str, ...]
+    """Text that starts a tool call; streamed text from here on is not shown to the user as reply text."""
+
+    @abstractmethod
+    def segments(self, messages: list[Message], tools: list[dict], interpreter: bool) -> list[Segment]:
+        """The prompt as pieces in order. Training puts loss on the model-output pieces only."""
+
+    def render(self, messages: list[Message], tools: list[dict], interpreter: bool) -> str:
+        """The prompt text that asks the model for its next assistant turn."""
+        return "".join(s.text for s in self.segments(messages, tools, interpreter)) + self.generation_prompt
+
+    generation_prompt: str = ""
+
+    @abstractmethod
+    def parse(self, text: str) -> Parsed:
+        """Read a finished generation (stop string already cut off)."""
+
+    @abstractmethod
+    def observation(self, call: ToolCall, text: str) -> Message:
+        """The message that hands a tool's result back to the model."""

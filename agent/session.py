@@ -1,0 +1,77 @@
+"""A conversation that remembers: loads its messages from the store, runs the agent, and writes every
+message and event back as it happens. The UI, `puyu chat` and `puyu serve` all talk through this."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Iterator
+
+from agent.agent import Agent
+from agent.messages import Event, Message, TokenEvent, event_to_dict
+from agent.store import Store
+
+TOKEN_FLUSH_S = 0.1
+"""Streamed text is written at least this often, so a crash loses at most this much of what was shown."""
+
+
+class ChatSession:
+    def __init__(self, store: Store, conversation_id: str, agent: Agent):
+        self.store = store
+        self.id = conversation_id
+        self.agent = agent
+
+    def send(self, text: str, files: list[Message] = (), cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Add a user turn (and the `user name=file` turns announcing its uploads) and stream the answer."""
+        turn = self.store.turn_count(self.id)
+        messages = self.store.messages(self.id)
+        if not messages and self.store.get(self.id).title == "New chat":
+            self.store.rename(self.id, _title(text))
+        new = [Message("user", text), *files]
+        self.store.add_event(self.id, turn, {"type": "user", "text": text, "files": [f.content for f in files]})
+        for m in new:
+            self.store.add_message(self.id, m)
+        messages += new
+        yield from self._stream(messages, turn, cancel)
+
+    def _stream(self, messages: list[Message], turn: int, cancel) -> Iterator[Event]:
+        saved = len(messages)
+        pending, last_flush = "", time.monotonic()
+        for event in self.agent.run(messages, cancel):
+            if isinstance(event, TokenEvent):
+                pending += event.text
+                if time.monotonic() - last_flush >= TOKEN_FLUSH_S:
+                    self.store.add_event(self.id, turn, event_to_dict(TokenEvent(pending)))
+                    pending, last_flush = "", time.monotonic()
+            else:
+                if pending:
+                    self.store.add_event(self.id, turn, event_to_dict(TokenEvent(pending)))
+                    pending = ""
+                for m in messages[saved:]:
+                    self.store.add_message(self.id, m)
+                saved = len(messages)
+                self.store.add_event(self.id, turn, event)
+            yield event
+        if pending:
+            self.store.add_event(self.id, turn, event_to_dict(TokenEvent(pending)))
+        for m in messages[saved:]:
+            self.store.add_message(self.id, m)
+
+    def regenerate(self, cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Answer the last user turn again."""
+        return self.edit_last(None, cancel)
+
+    def edit_last(self, text: str | None, cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Replace the last user turn's text (None keeps it) and answer it again; its uploads stay."""
+        turns = [d for _, d in self.store.events(self.id) if d["type"] == "user"]
+        if not turns:
+            raise ValueError("this conversation has no question to answer again")
+        old = self.store.messages(self.id)
+        start = max(i for i, m in enumerate(old) if m.role == "user" and m.name != "file")
+        files = [m for m in old[start + 1:] if m.role == "user" and m.name == "file"]
+        self.store.rewind(self.id, len(turns) - 1)
+        return self.send(turns[-1]["text"] if text is None else text, files, cancel)
+
+
+def _title(text: str) -> str:
+    text = " ".join(text.split())
+    return text[:48] + ("…" if len(text) > 48 else "") or "New chat"

@@ -1,0 +1,52 @@
+"""The one interface every model backend implements. A ChatModel knows nothing about tools."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Iterator
+
+
+class ModelError(RuntimeError):
+    """A generation failed (backend down, bad answer, model not loadable). Ends the agent's turn."""
+
+
+@dataclass
+class GenerationConfig:
+    max_new_tokens: int = 512
+    """Upper bound on generated tokens for one call."""
+    temperature: float = 0.0
+    """0 means greedy decoding."""
+    top_p: float = 1.0
+    stop: list[str] = field(default_factory=list)
+    """Generation ends at the first of these strings; the stop string itself is not returned."""
+    seed: int | None = None
+
+    def __post_init__(self):
+        if self.max_new_tokens < 1:
+            raise ValueError("max_new_tokens must be >= 1")
+        if self.temperature < 0:
+            raise ValueError("temperature must be >= 0")
+        if not 0 < self.top_p <= 1:
+            raise ValueError("top_p must be in (0, 1]")
+
+
+class ChatModel(ABC):
+    """Streams text for a raw prompt. Special tokens (`<|action_start|>` …) are kept in the output;
+    stop strings are cut off, as OpenAI-compatible servers do."""
+
+    name: str = "model"
+
+    @abstractmethod
+    def stream(self, prompt: str, gen: GenerationConfig) -> Iterator[str]:
+        """Yield text deltas for `prompt` (already rendered by a protocol)."""
+
+    def generate(self, prompts: list[str], gen: GenerationConfig) -> list[str]:
+        """Complete many prompts. Backends override this with real batching."""
+        return ["".join(self.stream(p, gen)) for p in prompts]
+
+    def apply_chat_template(self, messages: list[dict]) -> str:
+        """Render role/content dicts with the model's own chat template (tokenizer_config.json)."""
+        raise NotImplementedError(f"{type(self).__name__} has no chat template")
+
+    def close(self) -> None:
+        """Free the model's resources."""

@@ -1,0 +1,50 @@
+"""A backend that replays written replies instead of running a model: for demos of the UI and server,
+and for tests of the real CLI and HTTP paths without a trained model.
+
+The file is JSON: a list of replies (strings in the protocol's format). Replies are taken in order and the
+list starts over when it runs out, so a server can answer any number of requests.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+from models.base import ChatModel, GenerationConfig, ModelError
+
+
+def cut_at_stop(text: str, stop: list[str]) -> str:
+    cuts = [i for i in (text.find(s) for s in stop) if i >= 0]
+    return text[:min(cuts)] if cuts else text
+
+
+class ReplayModel(ChatModel):
+    name = "replay"
+
+    def __init__(self, replies: list[str], chunk_chars: int = 4, delay_s: float = 0.0):
+        if not replies or not all(isinstance(r, str) for r in replies):
+            raise ModelError("a replay script must be a non-empty JSON list of strings")
+        self._replies = itertools.cycle(replies)
+        self._lock = threading.Lock()
+        self.chunk_chars = chunk_chars
+        self.delay_s = delay_s
+
+    @classmethod
+    def from_file(cls, path: str | Path, **kw) -> "ReplayModel":
+        try:
+            replies = json.loads(Path(path).read_text("utf-8"))
+        except (OSError, ValueError) as e:
+            raise ModelError(f"cannot read replay script {path}: {e}") from None
+        return cls(replies, **kw)
+
+    def stream(self, prompt: str, gen: GenerationConfig) -> Iterator[str]:
+        with self._lock:
+            reply = next(self._replies)
+        reply = cut_at_stop(reply, gen.stop)
+        for i in range(0, len(reply), self.chunk_chars):
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            yield reply[i:i + self.chunk_chars]

@@ -1,0 +1,145 @@
+"""`puyu`: one dispatcher from verb to function. Each verb's options are its own; model options are shared."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+from puyu.dataclass_cli import add_arguments
+from puyu.settings import Settings, settings_from_args
+
+USAGE = """usage: puyu <command> [options]
+
+commands:
+  chat      talk to the agent in the terminal (streaming, tool steps shown)
+  ask       ask one question: `puyu ask "..." [--json]`
+  serve     an OpenAI-compatible HTTP API over the agent
+  ui        the Streamlit chat app
+  train     train the bundled model: `puyu train [data|tokenizer|lora|merge] ...`
+  eval      benchmark a model: `puyu eval --bench ...`, `puyu eval compare RUN RUN...`
+
+`puyu <command> --help` shows a command's options."""
+
+TRAIN = {"": "training.pretrain", "data": "training.data.build", "tokenizer": "training.tokenizer",
+         "lora": "training.lora", "merge": "training.merge"}
+
+
+def _settings_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    return add_arguments(Settings, argparse.ArgumentParser(prog=prog, description=description))
+
+
+def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Settings:
+    try:
+        return settings_from_args(vars(args))
+    except ValueError as e:
+        parser.error(str(e))
+
+
+def cmd_ask(argv: list[str]) -> int:
+    from agent.messages import ErrorEvent, FinalEvent, event_to_dict
+    from models.base import ModelError
+    from puyu.runtime import Runtime
+
+    parser = _settings_parser("puyu ask", "Ask the agent one question.")
+    parser.add_argument("question")
+    parser.add_argument("--json", action="store_true", help="print the whole trace as JSON")
+    parser.add_argument("--conversation", help="continue this conversation id")
+    args = parser.parse_args(argv)
+    runtime = Runtime(_settings(parser, args))
+    try:
+        cid = args.conversation or runtime.store.create().id
+        if runtime.store.get(cid) is None:
+            parser.error(f"no conversation {cid!r}")
+        events, answer, failed = [], "", False
+        for event in runtime.session(cid).send(args.question):
+            events.append(event)
+            if isinstance(event, FinalEvent):
+                answer = event.text
+            elif isinstance(event, ErrorEvent) and not event.recoverable:
+                failed = True
+                answer = answer or f"error: {event.message}"
+            elif not args.json:
+                _print_step(event)
+    except ModelError as e:
+        print(f"puyu: {e}", file=sys.stderr)
+        return 2
+    finally:
+        runtime.close()
+    if args.json:
+        print(json.dumps({"conversation_id": cid, "answer": answer, "ok": not failed,
+                          "events": [event_to_dict(e) for e in events]}, ensure_ascii=False, indent=2))
+    else:
+        print(answer)
+    return 1 if failed else 0
+
+
+def _print_step(event) -> None:
+    """Tool steps of `puyu ask` go to stderr, so stdout holds the answer alone."""
+    from agent.messages import ToolCallEvent, ToolResultEvent
+
+    if isinstance(event, ToolCallEvent):
+        body = event.call.arguments.get("code") if event.call.is_interpreter else json.dumps(event.call.arguments)
+        print(f"[{event.call.name}] {body}", file=sys.stderr)
+    elif isinstance(event, ToolResultEvent):
+        print(f"[{event.call.name} →] {event.result.text.strip()[:2000]}", file=sys.stderr)
+
+
+def cmd_chat(argv: list[str]) -> int:
+    from puyu.chat import chat
+
+    parser = _settings_parser("puyu chat", "Talk to the agent in the terminal.")
+    parser.add_argument("--conversation", help="continue this conversation id")
+    args = parser.parse_args(argv)
+    return chat(_settings(parser, args), args.conversation)
+
+
+def cmd_serve(argv: list[str]) -> int:
+    from puyu.serve import serve
+
+    parser = _settings_parser("puyu serve", "An OpenAI-compatible HTTP API over the agent.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--server-api-key", help="require this Bearer key from clients (or env PUYU_API_KEY)")
+    args = parser.parse_args(argv)
+    return serve(_settings(parser, args), args.host, args.port, args.server_api_key)
+
+
+def cmd_ui(argv: list[str]) -> int:
+    from ui.launch import launch
+
+    parser = _settings_parser("puyu ui", "The Streamlit chat app.")
+    parser.add_argument("--port", type=int, default=8501)
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    return launch(_settings(parser, args), args.host, args.port)
+
+
+def _run_module(module: str, argv: list[str]) -> int:
+    result = importlib.import_module(module).main(argv)
+    return result if isinstance(result, int) else 0
+
+
+def cmd_train(argv: list[str]) -> int:
+    sub = argv[0] if argv and argv[0] in TRAIN else ""
+    return _run_module(TRAIN[sub], argv[1:] if sub else argv)
+
+
+def cmd_eval(argv: list[str]) -> int:
+    return _run_module("eval.cli", argv)
+
+
+COMMANDS = {"ask": cmd_ask, "chat": cmd_chat, "serve": cmd_serve, "ui": cmd_ui, "train": cmd_train,
+            "eval": cmd_eval}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        print(USAGE, file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
+        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

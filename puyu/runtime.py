@@ -1,0 +1,110 @@
+"""Wiring: settings in, a ready ChatSession out. The CLI, the UI and `puyu serve` all build agents here,
+so a conversation behaves the same whichever door it came in by."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from agent.agent import Agent, AgentConfig
+from agent.protocols import InternLM2Protocol, ReActProtocol
+from agent.session import ChatSession
+from agent.store import Store
+from models.base import ChatModel, GenerationConfig, ModelError
+from puyu.settings import BUNDLED_MODEL, Settings
+from tools.base import Toolbox
+
+
+def model_path(settings: Settings) -> str:
+    """The checkpoint or model name that `settings.model` means; a clear error if the bundled one is missing."""
+    if settings.model != "bundled":
+        return settings.model
+    if settings.backend == "openai":
+        return ""  # ask the server which model it serves
+    if not (BUNDLED_MODEL / "config.json").exists():
+        raise ModelError(
+            f"the bundled model is not in {BUNDLED_MODEL}. Train it with `puyu train --config "
+            "training/configs/puyu-tiny.yaml`, or point puyu at a model: `--model /path/to/hf-checkpoint`, "
+            "or `--base-url http://127.0.0.1:23333` for a server such as `lmdeploy serve api_server`.")
+    return str(BUNDLED_MODEL)
+
+
+def load_model(settings: Settings) -> ChatModel:
+    if settings.backend == "replay":
+        from models.replay import ReplayModel
+
+        return ReplayModel.from_file(settings.model)
+    from models import ModelSpec, load
+
+    try:
+        spec = ModelSpec(backend=settings.backend, path_or_name=model_path(settings), base_url=settings.base_url,
+                         api_key=settings.api_key, adapter=settings.adapter, device=settings.device)
+    except ValueError as e:
+        raise ModelError(str(e)) from None
+    return load(spec)
+
+
+class Runtime:
+    """One model and one store, shared by all conversations; a toolbox (with its interpreter) per conversation."""
+
+    def __init__(self, settings: Settings, model: ChatModel | None = None):
+        self.settings = settings
+        self.data_dir = Path(settings.data_dir)
+        self.store = Store(self.data_dir / "puyu.db")
+        self._model = model
+        self._toolboxes: dict[str, Toolbox] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> ChatModel:
+        with self._lock:
+            if self._model is None:
+                self._model = load_model(self.settings)
+            return self._model
+
+    def workdir(self, conversation_id: str) -> Path:
+        path = self.data_dir / "conversations" / conversation_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def toolbox(self, conversation_id: str, settings: Settings) -> Toolbox:
+        with self._lock:
+            box = self._toolboxes.get(conversation_id)
+            if box is None:
+                box = self._toolboxes[conversation_id] = self._build_toolbox(conversation_id, settings)
+            return box
+
+    def _build_toolbox(self, conversation_id: str, settings: Settings) -> Toolbox:
+        from tools.interpreter import PythonInterpreter, SandboxLimits
+        from tools.registry import default_tools
+
+        workdir = self.workdir(conversation_id)
+        interpreter = (PythonInterpreter(workdir, SandboxLimits(timeout_s=settings.interpreter_timeout_s))
+                       if settings.interpreter else None)
+        enabled = None if settings.tools is None else set(settings.tools)
+        tools = default_tools(workdir, self.data_dir / "knowledge", enabled)
+        return Toolbox(tools, interpreter=interpreter, workdir=workdir)
+
+    def session(self, conversation_id: str, settings: Settings | None = None) -> ChatSession:
+        settings = settings or self.settings
+        if settings.protocol == "react":
+            protocol = ReActProtocol(settings.language)
+        else:
+            protocol = InternLM2Protocol(settings.language, meta=settings.system_prompt)
+        gen = GenerationConfig(max_new_tokens=settings.max_new_tokens, temperature=settings.temperature,
+                               top_p=settings.top_p)
+        agent = Agent(self.model, self.toolbox(conversation_id, settings), protocol,
+                      AgentConfig(max_steps=settings.max_steps, gen=gen))
+        return ChatSession(self.store, conversation_id, agent)
+
+    def forget(self, conversation_id: str) -> None:
+        """Close a conversation's interpreter (it restarts on the next message)."""
+        with self._lock:
+            box = self._toolboxes.pop(conversation_id, None)
+        if box is not None:
+            box.close()
+
+    def close(self) -> None:
+        for cid in list(self._toolboxes):
+            self.forget(cid)
+        if self._model is not None:
+            self._model.close()

@@ -1,0 +1,182 @@
+"""`puyu serve`: the agent behind an OpenAI-compatible HTTP API.
+
+POST /v1/chat/completions runs the agent on the request's messages and answers like a chat model would
+(streaming with SSE when asked). Tool steps travel beside the text in each chunk's `puyu_event` field, which
+OpenAI clients ignore and puyu's own clients draw. Every turn is written to SQLite as it streams; a client can
+continue a conversation by sending its `conversation_id` (returned in each response).
+"""
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import threading
+import time
+import uuid
+from typing import Any, Iterator, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import iterate_in_threadpool
+
+from agent.messages import ErrorEvent, FinalEvent, Message, TokenEvent, event_to_dict
+from models.base import ModelError
+from puyu.runtime import Runtime
+from puyu.settings import Settings
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "user", "assistant", "tool", "environment"]
+    content: str | None = ""
+    name: str | None = None
+
+
+class ChatRequest(BaseModel):
+    model: str = "puyu"
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=32768)
+    conversation_id: str | None = None
+    """puyu extension: continue this stored conversation; `messages` then holds only the new user turn."""
+
+
+def error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status_code=status)
+
+
+def create_app(runtime: Runtime, api_key: str | None = None) -> FastAPI:
+    app = FastAPI(title="puyu", version="0.1.0")
+    api_key = api_key or os.environ.get("PUYU_API_KEY")
+
+    @app.middleware("http")
+    async def check_key(request: Request, call_next):
+        if api_key and request.url.path.startswith("/v1"):
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(given, api_key):
+                return error(401, "missing or wrong API key (send `Authorization: Bearer <key>`)",
+                             "authentication_error")
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request, exc: RequestValidationError):
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'body'}: {e['msg']}" for e in exc.errors())
+        return error(400, f"bad request: {problems}")
+
+    @app.get("/health")
+    def health():
+        return {"ok": True}
+
+    @app.get("/v1/models")
+    def models():
+        return {"object": "list", "data": [{"id": "puyu", "object": "model", "owned_by": "puyu"}]}
+
+    @app.get("/v1/conversations")
+    def conversations():
+        return {"data": [c.__dict__ for c in runtime.store.list()]}
+
+    @app.get("/v1/conversations/{cid}")
+    def conversation(cid: str):
+        if runtime.store.get(cid) is None:
+            return error(404, f"no conversation {cid!r}")
+        return {"id": cid, "messages": [m.to_dict() for m in runtime.store.messages(cid)],
+                "events": [{"turn": t, **d} for t, d in runtime.store.events(cid)]}
+
+    @app.post("/v1/chat/completions")
+    def chat_completions(req: ChatRequest):
+        if req.messages[-1].role != "user":
+            return error(400, "the last message must be the user's")
+        try:
+            model = runtime.model
+        except ModelError as e:
+            return error(503, f"the model could not be loaded: {e}", "server_error")
+        settings = runtime.settings.replace(**{k: v for k, v in dict(
+            temperature=req.temperature, top_p=req.top_p, max_new_tokens=req.max_tokens).items() if v is not None})
+        cid = req.conversation_id
+        if cid is None:
+            cid = runtime.store.create().id
+            for m in req.messages[:-1]:  # earlier turns the client holds become this conversation's memory
+                runtime.store.add_message(cid, _to_message(m))
+        elif runtime.store.get(cid) is None:
+            return error(404, f"no conversation {cid!r}")
+        session = runtime.session(cid, settings)
+        cancel = threading.Event()
+        events = session.send(req.messages[-1].content or "", cancel=cancel)
+        rid = f"chatcmpl-{uuid.uuid4().hex[:20]}"
+        if req.stream:
+            return StreamingResponse(_sse(iterate_in_threadpool(events), rid, cid, model.name, cancel),
+                                     media_type="text/event-stream")
+        return _complete(events, rid, cid, model.name)
+
+    return app
+
+
+def _to_message(m: ChatMessage) -> Message:
+    role = "environment" if m.role == "tool" else m.role
+    name = m.name if role in ("environment", "system") and m.name in ("interpreter", "plugin") else None
+    return Message(role, m.content or "", name=name)
+
+
+def _chunk(rid: str, cid: str, model: str, delta: dict, finish: str | None = None, event: Any = None) -> str:
+    body = {"id": rid, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+            "conversation_id": cid, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    if event is not None:
+        body["puyu_event"] = event
+    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+
+async def _sse(events, rid: str, cid: str, model: str, cancel: threading.Event):
+    yield _chunk(rid, cid, model, {"role": "assistant", "content": ""})
+    streamed, finish = "", "stop"
+    try:
+        async for event in events:
+            if isinstance(event, TokenEvent):
+                streamed += event.text
+                yield _chunk(rid, cid, model, {"content": event.text})
+            elif isinstance(event, FinalEvent):
+                # The final answer differs from the streamed text when the model's reply held a tool call.
+                rest = event.text[len(streamed):] if event.text.startswith(streamed) else "\n" + event.text
+                yield _chunk(rid, cid, model, {"content": rest} if rest else {}, event=event_to_dict(event))
+            else:
+                if isinstance(event, ErrorEvent) and not event.recoverable:
+                    finish = "error"
+                yield _chunk(rid, cid, model, {}, event=event_to_dict(event))
+                streamed = ""
+        yield _chunk(rid, cid, model, {}, finish)
+        yield "data: [DONE]\n\n"
+    finally:
+        cancel.set()  # the client went away: stop the agent instead of generating into the void
+
+
+def _complete(events: Iterator, rid: str, cid: str, model: str) -> JSONResponse:
+    trace, answer, finish = [], "", "stop"
+    for event in events:
+        if not isinstance(event, TokenEvent):
+            trace.append(event_to_dict(event))
+        if isinstance(event, FinalEvent):
+            answer = event.text
+        elif isinstance(event, ErrorEvent) and not event.recoverable:
+            answer, finish = answer or event.message, "error"
+    return JSONResponse({
+        "id": rid, "object": "chat.completion", "created": int(time.time()), "model": model,
+        "conversation_id": cid, "puyu_events": trace,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish}],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}})
+
+
+def serve(settings: Settings, host: str, port: int, api_key: str | None = None) -> int:
+    import uvicorn
+
+    runtime = Runtime(settings)
+    try:
+        runtime.model  # fail at start, not at the first request
+    except ModelError as e:
+        print(f"puyu serve: {e}")
+        return 2
+    print(f"puyu serve: http://{host}:{port}/v1 (model {settings.model}, data {settings.data_dir})", flush=True)
+    uvicorn.run(create_app(runtime, api_key), host=host, port=port, log_level="warning")
+    runtime.close()
+    return 0

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Set up everything puyu needs, idempotently: system packages (when root), a virtualenv in .venv,
+# torch first (PUYU_TORCH_SPEC, default the CPU build torch==2.13.0), then puyu and its dev tools.
+# A second run with nothing changed takes a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${PUYU_VENV:-.venv}
+TORCH_SPEC=${PUYU_TORCH_SPEC:-torch==2.13.0}
+APT_PACKAGES="tesseract-ocr tesseract-ocr-chi-sim chromium chromium-driver bubblewrap fonts-wqy-zenhei"
+say() { printf '\033[1;34m[puyu setup]\033[0m %s\n' "$*"; }
+
+# --- system packages ------------------------------------------------------------------------------
+missing=()
+for pkg in $APT_PACKAGES; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    say "not root: cannot install ${missing[*]}."
+    say "OCR, the sandbox (bubblewrap) and browser tests need them; ask an admin to run:"
+    say "  sudo apt-get install -y ${missing[*]}"
+    say "puyu still runs; the features and tests that need them are skipped with a message."
+  fi
+fi
+
+# --- python ---------------------------------------------------------------------------------------
+PY=${PYTHON:-python3}
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { say "puyu needs Python >= 3.10"; exit 1; }
+[ -x "$VENV/bin/python" ] || { say "creating $VENV"; "$PY" -m venv "$VENV"; }
+stamp="$VENV/.puyu-installed"
+want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16) $TORCH_SPEC"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+    say "installing $TORCH_SPEC first (set PUYU_TORCH_SPEC to choose another build)"
+    "$VENV/bin/python" -m pip install -q "$TORCH_SPEC"
+  fi
+  say "installing puyu and its dependencies"
+  "$VENV/bin/python" -m pip install -q -e ".[dev]"
+  echo "$want" > "$stamp"
+fi
+say "ready: $VENV"

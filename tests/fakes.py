@@ -1,0 +1,30 @@
+"""A scripted model double for unit tests of the planner: it replies with pre-written texts in order."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from models.base import ChatModel, GenerationConfig, ModelError
+from models.replay import cut_at_stop
+
+
+class ScriptedModel(ChatModel):
+    """Streams each scripted reply in small chunks, cutting at stop strings like a real backend, and records
+    the prompts it saw. A reply that is an Exception instance is raised instead (to test backend failures)."""
+
+    name = "scripted"
+
+    def __init__(self, replies: list[str | Exception], chunk: int = 3):
+        self.replies = list(replies)
+        self.prompts: list[str] = []
+        self.chunk = chunk
+
+    def stream(self, prompt: str, gen: GenerationConfig) -> Iterator[str]:
+        self.prompts.append(prompt)
+        if not self.replies:
+            raise ModelError("the script has no more replies")
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        reply = cut_at_stop(reply, gen.stop)
+        for i in range(0, len(reply), self.chunk):
+            yield reply[i:i + self.chunk]
