@@ -1,14 +1,13 @@
 """A backend that replays written replies instead of running a model: for demos of the UI and server,
 and for tests of the real CLI and HTTP paths without a trained model.
 
-The file is JSON: a list of replies (strings in the protocol's format). Replies are taken in order and the
-list starts over when it runs out, so a server can answer any number of requests.
+The file is JSON: a list of replies in the InternLM2 format. Which reply a prompt gets depends on the prompt
+alone — the number of tool results since its last user turn — so a script reads like one turn
+(call, then answer) and replays the same way for any number of concurrent conversations.
 """
 from __future__ import annotations
 
-import itertools
 import json
-import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -27,8 +26,7 @@ class ReplayModel(ChatModel):
     def __init__(self, replies: list[str], chunk_chars: int = 4, delay_s: float = 0.0):
         if not replies or not all(isinstance(r, str) for r in replies):
             raise ModelError("a replay script must be a non-empty JSON list of strings")
-        self._replies = itertools.cycle(replies)
-        self._lock = threading.Lock()
+        self.replies = replies
         self.chunk_chars = chunk_chars
         self.delay_s = delay_s
 
@@ -41,9 +39,9 @@ class ReplayModel(ChatModel):
         return cls(replies, **kw)
 
     def stream(self, prompt: str, gen: GenerationConfig) -> Iterator[str]:
-        with self._lock:
-            reply = next(self._replies)
-        reply = cut_at_stop(reply, gen.stop)
+        turn = prompt[prompt.rfind("<|im_start|>user\n"):]
+        step = turn.count("<|im_start|>environment")
+        reply = cut_at_stop(self.replies[min(step, len(self.replies) - 1)], gen.stop)
         for i in range(0, len(reply), self.chunk_chars):
             if self.delay_s:
                 time.sleep(self.delay_s)
