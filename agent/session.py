@@ -3,15 +3,11 @@ message and event back as it happens. The UI, `puyu chat` and `puyu serve` all t
 from __future__ import annotations
 
 import threading
-import time
 from typing import Iterator
 
 from agent.agent import Agent
-from agent.messages import Event, Message, TokenEvent, event_to_dict
+from agent.messages import Event, Message, TokenEvent
 from agent.store import Store
-
-TOKEN_FLUSH_S = 0.1
-"""Streamed text is written at least this often, so a crash loses at most this much of what was shown."""
 
 
 class ChatSession:
@@ -34,25 +30,17 @@ class ChatSession:
         yield from self._stream(messages, turn, cancel)
 
     def _stream(self, messages: list[Message], turn: int, cancel) -> Iterator[Event]:
-        saved = len(messages)
-        pending, last_flush = "", time.monotonic()
+        """Every event is written before it is handed on: what a user saw is on disk first."""
+        saved, text_row = len(messages), None
         for event in self.agent.run(messages, cancel):
             if isinstance(event, TokenEvent):
-                pending += event.text
-                if time.monotonic() - last_flush >= TOKEN_FLUSH_S:
-                    self.store.add_event(self.id, turn, event_to_dict(TokenEvent(pending)))
-                    pending, last_flush = "", time.monotonic()
+                text_row = self.store.add_text(self.id, turn, event.text, text_row)
             else:
-                if pending:
-                    self.store.add_event(self.id, turn, event_to_dict(TokenEvent(pending)))
-                    pending = ""
                 for m in messages[saved:]:
                     self.store.add_message(self.id, m)
-                saved = len(messages)
+                saved, text_row = len(messages), None
                 self.store.add_event(self.id, turn, event)
             yield event
-        if pending:
-            self.store.add_event(self.id, turn, event_to_dict(TokenEvent(pending)))
         for m in messages[saved:]:
             self.store.add_message(self.id, m)
 

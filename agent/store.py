@@ -115,6 +115,18 @@ class Store:
         self._db().execute("INSERT INTO events (conversation_id, turn, data, created) VALUES (?,?,?,?)",
                            (conversation_id, turn, json.dumps(data, ensure_ascii=False), time.time()))
 
+    def add_text(self, conversation_id: str, turn: int, text: str, row: int | None) -> int:
+        """Append streamed text to token row `row` (a new row when None); returns the row. Called before the
+        text is shown, so what a user saw is on disk even if the process is killed the next moment."""
+        db = self._db()
+        if row is None:
+            return db.execute("INSERT INTO events (conversation_id, turn, data, created) VALUES (?,?,?,?)",
+                              (conversation_id, turn, json.dumps({"type": "token", "text": text}, ensure_ascii=False),
+                               time.time())).lastrowid
+        db.execute("UPDATE events SET data=json_set(data, '$.text', json_extract(data, '$.text') || ?) WHERE id=?",
+                   (text, row))
+        return row
+
     def events(self, conversation_id: str) -> list[tuple[int, dict]]:
         """(turn, event dict) in order. Besides agent events there are `{"type": "user", "text", "files"}`
         rows that open each turn."""

@@ -1,7 +1,8 @@
 """A backend that replays written replies instead of running a model: for demos of the UI and server,
 and for tests of the real CLI and HTTP paths without a trained model.
 
-The file is JSON: a list of replies in the InternLM2 format. Which reply a prompt gets depends on the prompt
+The file is JSON: a list of replies in the InternLM2 format, or `{"replies": [...], "delay_s": 0.05}` to
+stream slowly (a pause before each chunk). Which reply a prompt gets depends on the prompt
 alone — the number of tool results since its last user turn — so a script reads like one turn
 (call, then answer) and replays the same way for any number of concurrent conversations.
 """
@@ -33,10 +34,13 @@ class ReplayModel(ChatModel):
     @classmethod
     def from_file(cls, path: str | Path, **kw) -> "ReplayModel":
         try:
-            replies = json.loads(Path(path).read_text("utf-8"))
+            script = json.loads(Path(path).read_text("utf-8"))
         except (OSError, ValueError) as e:
             raise ModelError(f"cannot read replay script {path}: {e}") from None
-        return cls(replies, **kw)
+        if isinstance(script, dict):
+            kw.setdefault("delay_s", float(script.get("delay_s", 0)))
+            script = script.get("replies")
+        return cls(script, **kw)
 
     def stream(self, prompt: str, gen: GenerationConfig) -> Iterator[str]:
         turn = prompt[prompt.rfind("<|im_start|>user\n"):]

@@ -43,6 +43,10 @@ def load_model(settings: Settings) -> ChatModel:
     return load(spec)
 
 
+MAX_LIVE_TOOLBOXES = 32
+"""Interpreters kept running at once; the least recently used conversation's is closed beyond this."""
+
+
 class Runtime:
     """One model and one store, shared by all conversations; a toolbox (with its interpreter) per conversation."""
 
@@ -51,7 +55,7 @@ class Runtime:
         self.data_dir = Path(settings.data_dir)
         self.store = Store(self.data_dir / "puyu.db")
         self._model = model
-        self._toolboxes: dict[str, Toolbox] = {}
+        self._toolboxes: dict[str, tuple[tuple, Toolbox]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -67,21 +71,36 @@ class Runtime:
         return path
 
     def toolbox(self, conversation_id: str, settings: Settings) -> Toolbox:
+        key = (None if settings.tools is None else tuple(settings.tools), settings.interpreter,
+               settings.interpreter_timeout_s)
         with self._lock:
-            box = self._toolboxes.get(conversation_id)
+            old_key, box = self._toolboxes.pop(conversation_id, (None, None))
+            closing = []
+            if box is not None and old_key != key:  # tools switched on or off: build it anew
+                closing.append(box)
+                box = None
             if box is None:
-                box = self._toolboxes[conversation_id] = self._build_toolbox(conversation_id, settings)
-            return box
+                box = self._build_toolbox(conversation_id, settings)
+            self._toolboxes[conversation_id] = (key, box)  # dicts keep order: the last is the most recently used
+            idle = list(self._toolboxes)[:-MAX_LIVE_TOOLBOXES]
+            closing += [self._toolboxes.pop(cid)[1] for cid in idle]
+        for old in closing:
+            old.close()
+        return box
 
     def _build_toolbox(self, conversation_id: str, settings: Settings) -> Toolbox:
-        from tools.interpreter import PythonInterpreter, SandboxLimits
-        from tools.registry import default_tools
-
         workdir = self.workdir(conversation_id)
-        interpreter = (PythonInterpreter(workdir, SandboxLimits(timeout_s=settings.interpreter_timeout_s))
-                       if settings.interpreter else None)
-        enabled = None if settings.tools is None else set(settings.tools)
-        tools = default_tools(workdir, self.data_dir / "knowledge", enabled)
+        interpreter = None
+        if settings.interpreter:
+            from tools.interpreter import PythonInterpreter, SandboxLimits
+
+            interpreter = PythonInterpreter(workdir, SandboxLimits(timeout_s=settings.interpreter_timeout_s))
+        tools = []
+        if settings.tools != []:
+            from tools.registry import default_tools
+
+            enabled = None if settings.tools is None else set(settings.tools)
+            tools = default_tools(workdir, self.data_dir / "knowledge", enabled)
         return Toolbox(tools, interpreter=interpreter, workdir=workdir)
 
     def session(self, conversation_id: str, settings: Settings | None = None) -> ChatSession:
@@ -99,7 +118,7 @@ class Runtime:
     def forget(self, conversation_id: str) -> None:
         """Close a conversation's interpreter (it restarts on the next message)."""
         with self._lock:
-            box = self._toolboxes.pop(conversation_id, None)
+            _, box = self._toolboxes.pop(conversation_id, (None, None))
         if box is not None:
             box.close()
 
