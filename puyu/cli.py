@@ -37,7 +37,7 @@ def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Sett
 
 
 def cmd_ask(argv: list[str]) -> int:
-    from agent.messages import ErrorEvent, FinalEvent, event_to_dict
+    from agent.messages import ErrorEvent, FinalEvent, TokenEvent, event_to_dict
     from models.base import ModelError
     from puyu.runtime import Runtime
 
@@ -53,7 +53,10 @@ def cmd_ask(argv: list[str]) -> int:
             parser.error(f"no conversation {cid!r}")
         events, answer, failed = [], "", False
         for event in runtime.session(cid).send(args.question):
-            events.append(event)
+            if isinstance(event, TokenEvent) and events and isinstance(events[-1], TokenEvent):
+                events[-1] = TokenEvent(events[-1].text + event.text)  # the trace keeps streamed text whole
+            else:
+                events.append(event)
             if isinstance(event, FinalEvent):
                 answer = event.text
             elif isinstance(event, ErrorEvent) and not event.recoverable:
