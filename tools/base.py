@@ -6,7 +6,10 @@ is lagent's `description` dict: {"name", "description", "parameters": [{"name", 
 """
 from __future__ import annotations
 
+import ast
 import json
+import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Iterable
@@ -18,6 +21,24 @@ from lagent.schema import ActionStatusCode
 from agent.messages import ToolCall, ToolResult
 
 _JSON_TYPES = {"STRING": str, "NUMBER": (int, float), "FLOAT": (int, float), "BOOLEAN": bool}
+
+
+_REPR = re.compile(r"^(\w+)\((.*)\)$", re.S)
+
+
+def readable_error(errmsg: str | None) -> str:
+    """AgentLego's lagent wrapper reports `repr(exception)`, e.g. `ToolError('box out of range')`;
+    turn that into `box out of range` (ToolError: the message is meant for the model) or `ValueError: ...`."""
+    m = _REPR.match(errmsg or "")
+    if not m:
+        return errmsg or "unknown error"
+    try:
+        message = ast.literal_eval(m.group(2))
+    except (ValueError, SyntaxError):
+        return errmsg
+    if not isinstance(message, str):
+        return errmsg
+    return message if m.group(1) == "ToolError" else f"{m.group(1)}: {message}"
 
 
 def as_action(tool: Any) -> BaseAction:
@@ -62,7 +83,7 @@ class Toolbox:
     def __init__(self, tools: Iterable[Any] = (), interpreter: Any = None, workdir: str | Path | None = None):
         self.actions = {a.name: a for a in map(as_action, tools)}
         self.interpreter = interpreter
-        self.workdir = Path(workdir) if workdir else None
+        self.workdir = Path(workdir).resolve() if workdir else None
 
     def schemas(self) -> list[dict]:
         return [tool_schema(a) for a in self.actions.values()]
@@ -87,7 +108,7 @@ class Toolbox:
         except Exception as e:  # a tool's crash is the model's observation, not ours
             return ToolResult(f"{call.name} failed: {type(e).__name__}: {e}", ok=False)
         if ret.state != ActionStatusCode.SUCCESS:
-            return ToolResult(f"{call.name} failed: {ret.errmsg}", ok=False)
+            return ToolResult(f"{call.name} failed: {readable_error(ret.errmsg)}", ok=False)
         return self._to_result(ret.result)
 
     def _to_result(self, items: Any) -> ToolResult:
@@ -107,10 +128,22 @@ class Toolbox:
         src = Path(path)
         if self.workdir is None or not src.exists() or self.workdir in src.resolve().parents:
             return path
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        dst = self.workdir / src.name
-        shutil.copy(src, dst)
-        return str(dst)
+        outputs = self.workdir / "tool_outputs"
+        if outputs.is_symlink():  # planted by code in the sandbox; no sandboxed process runs between calls
+            return path
+        outputs.mkdir(parents=True, exist_ok=True)
+        # The work dir belongs to the sandboxed code, which could plant a symlink where we are about to write:
+        # open with O_EXCL|O_NOFOLLOW under a fresh name, so we only ever write a file we just created.
+        for n in range(1000):
+            dst = outputs / (src.name if n == 0 else f"{src.stem}_{n}{src.suffix}")
+            try:
+                fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            except FileExistsError:
+                continue
+            with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+                shutil.copyfileobj(inp, out)
+            return str(dst)
+        return path
 
     def close(self) -> None:
         if self.interpreter is not None:
