@@ -24,7 +24,9 @@ def chat(settings: Settings, conversation_id: str | None = None) -> int:
         console.print(f"[red]puyu: {e}[/red]")
         return 2
     cid = conversation_id or runtime.store.create().id
-    console.print(f"[bold]puyu[/bold] · {settings.model} · conversation {cid}\n{HELP}")
+    interpreter = runtime.toolbox(cid, settings).interpreter
+    sandbox = f"interpreter sandbox: {interpreter.sandbox}" if interpreter else "interpreter off"
+    console.print(f"[bold]puyu[/bold] · {settings.model} · {sandbox} · conversation {cid}\n{HELP}")
     try:
         while True:
             try:
