@@ -281,3 +281,19 @@ def test_bad_limits_are_refused():
         SandboxLimits(timeout_s=0)
     with pytest.raises(ValueError):
         SandboxLimits(isolation="docker")
+
+
+def test_state_survives_the_thread_that_started_the_kernel(tmp_path):
+    """The agent runs each tool call on a new thread; the kernel must outlive it."""
+    import threading
+
+    interp = PythonInterpreter(tmp_path)
+    try:
+        first = threading.Thread(target=lambda: interp.run("x = 41"))
+        first.start()
+        first.join()
+        time.sleep(0.5)  # a parent-death signal would arrive in this time
+        out = interp.run("print(x + 1)")
+        assert out.ok and out.text.strip() == "42"
+    finally:
+        interp.close()

@@ -25,6 +25,7 @@ import signal
 import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agent.messages import ToolResult
@@ -36,6 +37,11 @@ log = logging.getLogger(__name__)
 
 _POLL_S = 0.05  # how often a waiting run() looks at interrupt() and at the child's health
 _LOST = "variables and imports were lost; files in the work dir were kept"
+
+# bwrap's --die-with-parent (PR_SET_PDEATHSIG) ends the sandbox when the *thread* that started it exits, and
+# tools run on short-lived threads. So every kernel is started from this one thread, which lives as long as
+# the process: the sandbox still dies with the server, but not with the caller's thread.
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="puyu-interpreter-spawner")
 
 
 def _ready(fd: int, event: int, timeout_s: float) -> bool:
@@ -175,7 +181,7 @@ class PythonInterpreter:
     # ---- the child process ------------------------------------------------------------------------------------
 
     def _start(self) -> None:
-        self._proc = self._sandbox.start()
+        self._proc = _SPAWNER.submit(self._sandbox.start).result()
         self._buffer.clear()
         os.set_blocking(self._proc.stdin.fileno(), False)
 

@@ -1,0 +1,121 @@
+"""Batched in-process eval against one item at a time, measured in the same run on the same items.
+
+    python bench/eval_batching.py PATH_TO_CHECKPOINT [--limit 16 --batch-size 8 --max-new-tokens 64 --repeats 2]
+    python bench/eval_batching.py --tiny            # a random checkpoint from tests/tiny_model.py
+    python bench/eval_batching.py --random puyu-tiny  # random weights in the bundled model's shape, with a BPE
+                                                      # tokenizer trained on the benchmark texts (training/)
+
+For each benchmark the runner predicts the same items twice with the model loaded once: with --batch-size 1 and
+--concurrency 1 (one item at a time), then with --batch-size B and --concurrency B (plain benchmarks batched into
+generate(); agent benchmarks as B conversations in threads behind the BatchingModel). Prints items/s, the speed-up
+and how many predictions agree (greedy decoding should give the same text either way). With --repeats R the two
+modes alternate R times and the median time of each is used, which evens out a busy machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from eval.config import EvalConfig
+from eval.runner import load_model, run_eval
+
+
+def predictions(run: Path, bench: str) -> dict[str, object]:
+    rows = [json.loads(line) for line in (run / "predictions" / f"{bench}.jsonl").read_text().splitlines()]
+    # agent records: compare the final answers (tool-call ids are random)
+    return {r["id"]: r.get("outputs") or [t["final"] for t in r["turns"]] for r in rows}
+
+
+def random_checkpoint(preset: str, out: Path, data: Path) -> Path:
+    """Random weights in a training/model.py preset's shape, and a 6k BPE vocabulary trained on benchmark texts:
+    the compute profile of the bundled model (its vocab and its prompt lengths) without its training."""
+    import csv
+
+    from training.model import build, shape
+    from training.tokenizer import save, train
+
+    texts = [json.loads(line)["question"] + json.loads(line)["answer"]
+             for line in (data / "gsm8k" / "train.jsonl").read_text("utf-8").splitlines()[:3000]]
+    for path in sorted((data / "cmmlu" / "dev").glob("*.csv")):
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            texts += [" ".join(row.values()) for row in csv.DictReader(f)]
+    from agent.protocols.base import load_prompts
+
+    texts += [str(v) for lang in load_prompts("internlm2").values() for v in lang.values()] * 20
+    tokenizer = train(texts, vocab_size=6000, progress=False)
+    model = build(shape(preset), len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id,
+                  tokenizer.pad_token_id)
+    model.save_pretrained(out)
+    save(tokenizer, out)
+    return out
+
+
+def measure(model, args, bench: str, batch: int, out: Path) -> tuple[float, Path]:
+    cfg = EvalConfig(model=args.model, bench=[bench], limit=args.limit, out=out, batch_size=batch,
+                     concurrency=batch, max_new_tokens=args.max_new_tokens, max_wait_ms=args.max_wait_ms,
+                     progress=False, device=args.device)
+    start = time.perf_counter()
+    run_eval(cfg, model=model, log=lambda m: None)
+    return time.perf_counter() - start, out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", nargs="?", help="a Hugging Face checkpoint dir")
+    parser.add_argument("--tiny", action="store_true", help="build a random checkpoint (tests/tiny_model.py)")
+    parser.add_argument("--random", metavar="PRESET", help="random weights in a training/model.py shape")
+    parser.add_argument("--tiny-hidden", type=int, default=256)
+    parser.add_argument("--tiny-layers", type=int, default=4)
+    parser.add_argument("--bench", default="gsm8k-agent,gsm8k-cot,cmmlu")
+    parser.add_argument("--limit", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--max-wait-ms", type=float, default=50.0)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    if not args.model and not args.tiny and not args.random:
+        parser.error("give a checkpoint path, --tiny or --random PRESET")
+    work = Path(tempfile.mkdtemp(prefix="puyu-bench-eval-"))
+    if args.random:
+        from eval.data import shared_data
+
+        args.model = str(random_checkpoint(args.random, work / args.random, shared_data()))
+    elif args.tiny:
+        from tests.tiny_model import build_tiny_checkpoint
+
+        args.model = str(build_tiny_checkpoint(work / "tiny", hidden_size=args.tiny_hidden,
+                                               num_layers=args.tiny_layers))
+    model = load_model(EvalConfig(model=args.model, bench=["cmmlu"], device=args.device))
+    model.generate(["warm up"], __import__("models.base", fromlist=["GenerationConfig"]).GenerationConfig(
+        max_new_tokens=2))
+    params = sum(p.numel() for p in model.model.parameters()) if hasattr(model, "model") else 0
+    print(f"model {args.model} ({params / 1e6:.1f}M parameters)  threads {os.environ.get('PUYU_THREADS', 'auto')}  limit {args.limit}  "
+          f"batch {args.batch_size}  max_new_tokens {args.max_new_tokens}")
+    print(f"{'benchmark':14s} {'one-by-one':>12s} {'batched':>12s} {'speed-up':>9s} {'agree':>7s}")
+    for bench in args.bench.split(","):
+        times: dict[int, list[float]] = {1: [], args.batch_size: []}
+        for r in range(args.repeats):
+            for batch, spent in times.items():
+                seconds, _ = measure(model, args, bench, batch, work / f"{bench}-{batch}-{r}")
+                spent.append(seconds)
+        t1, tb = statistics.median(times[1]), statistics.median(times[args.batch_size])
+        run1, runb = work / f"{bench}-1-0", work / f"{bench}-{args.batch_size}-0"
+        a, b = predictions(run1, bench), predictions(runb, bench)
+        agree = sum(a[k] == b.get(k) for k in a) / max(len(a), 1)
+        n = len(a)
+        print(f"{bench:14s} {n / t1:9.2f} it/s {n / tb:9.2f} it/s {t1 / tb:8.2f}x {100 * agree:6.1f}%")
+    model.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

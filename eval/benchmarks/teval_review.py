@@ -1,0 +1,43 @@
+"""T-Eval "review": judge a tool call's outcome by picking one of five labels (A success ... E unable).
+
+Scored as T-Eval does: the reply is read from after its first ':' (so "Answer: B" and a bare "B" both work), and
+its first character must be one of A-E; anything else is a parse failure and scores 0. `accuracy` is T-Eval's
+`review_quality`.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from eval.benchmarks.base import Chat, GenerateBenchmark, Item, LoadOptions, mean_percent
+from eval.data import need, pick
+
+LABELS = "ABCDE"
+
+
+def read_label(reply: str) -> str | None:
+    text = (reply or "")[(reply or "").find(":") + 1:].strip()
+    return text[0] if text and text[0] in LABELS else None
+
+
+class TEvalReview(GenerateBenchmark):
+    name = "teval-review"
+    main_metric = "accuracy"
+    max_new_tokens = 256
+
+    def load(self, root: Path, opts: LoadOptions) -> list[Item]:
+        path = need(root / "teval" / "review_str_v1.json", "the T-Eval review set")
+        items = [Item(str(key), {"chat": d["origin_prompt"], "answer": d["ground_truth"]["answer"]})
+                 for key, d in json.loads(path.read_text("utf-8")).items()]
+        return pick(items, opts.limit, opts.seed)
+
+    def chats(self, item: Item) -> list[Chat]:
+        return [item.data["chat"]]
+
+    def score(self, item: Item, record: dict) -> dict[str, float | None]:
+        label = read_label(record["outputs"][0])
+        return {"accuracy": float(label == item.data["answer"]), "parse_rate": float(label is not None)}
+
+    def summarize(self, items, scores):
+        return {"n": len(items), **mean_percent(scores),
+                "parse_failures": sum(1 for s in scores if not s["parse_rate"])}

@@ -1,0 +1,97 @@
+"""What a run leaves in `runs/<name>/`: results.json, results.md (tables) and scores.png; and `compare`, which
+puts several runs side by side (e.g. the base model and its LoRA-tuned version)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from eval.charts import plot_runs
+from eval.data import DataMissing, shared_data
+from eval.references import published
+
+# Columns that are bookkeeping, not scores.
+_META = ("n", "missing", "seconds", "main_metric", "by_subject")
+
+
+def empty_results() -> dict:
+    return {"benchmarks": {}, "config": {}}
+
+
+def load_results(run: Path) -> dict:
+    path = Path(run) / "results.json"
+    if not path.is_file():
+        return empty_results()
+    return json.loads(path.read_text("utf-8"))
+
+
+def _refs(results: dict) -> dict:
+    try:
+        return published(shared_data(results.get("config", {}).get("data")))
+    except DataMissing:
+        return {}
+
+
+def metrics_of(summary: dict) -> dict[str, float]:
+    return {k: v for k, v in summary.items() if k not in _META and isinstance(v, (int, float))}
+
+
+def markdown(results: dict, refs: dict | None = None) -> str:
+    cfg = results.get("config", {})
+    lines = [f"# Eval: {cfg.get('model', '?')}", "",
+             (f"backend `{cfg.get('backend', '?')}`, protocol `{cfg.get('protocol', '?')}`, "
+              f"seed {cfg.get('seed', '?')}, limit {cfg.get('limit') or 'none'}"), "",
+             "| benchmark | items | main score | all metrics | published |", "|---|---|---|---|---|"]
+    for name, s in results.get("benchmarks", {}).items():
+        main = s.get("main_metric", "")
+        others = ", ".join(f"{k} {v:g}" for k, v in metrics_of(s).items() if k != main)
+        pub = ", ".join(f"{label} {score:g}" for label, score in (refs or {}).get(name, []))
+        missing = f" ({s['missing']} missing)" if s.get("missing") else ""
+        lines.append(f"| {name} | {s.get('n', 0)}{missing} | {main} **{s.get(main, float('nan')):.2f}** | "
+                     f"{others} | {pub} |")
+    for name, s in results.get("benchmarks", {}).items():
+        groups = s.get("by_subject")
+        if not groups:
+            continue
+        cols = list(dict.fromkeys(k for g in groups.values() for k in g if k != "n"))
+        lines += ["", f"## {name} by subject", "", "| subject | n | " + " | ".join(cols) + " |",
+                  "|---" * (len(cols) + 2) + "|"]
+        for subject, g in groups.items():
+            lines.append(f"| {subject or '-'} | {g['n']} | " + " | ".join(f"{g.get(c, float('nan')):.1f}"
+                                                                          for c in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_run(out: Path, results: dict) -> None:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), "utf-8")
+    refs = _refs(results)
+    (out / "results.md").write_text(markdown(results, refs), "utf-8")
+    plot_runs({out.name: results}, refs, out / "scores.png", title=f"puyu eval: {out.name}")
+
+
+# ---- comparing runs ---------------------------------------------------------------------------------------------
+
+def compare(runs: list[Path], chart: Path | None = None) -> tuple[str, Path | None]:
+    """A table of every metric the runs share, each run's value and the change from the first run; and a chart."""
+    loaded = {}
+    for run in runs:
+        run = Path(run)
+        if not (run / "results.json").is_file():
+            raise FileNotFoundError(f"{run} has no results.json; is it a `puyu eval` run folder?")
+        label = run.name if run.name not in loaded else str(run)
+        loaded[label] = load_results(run)
+    labels = list(loaded)
+    header = "| benchmark | metric | " + " | ".join(labels) + "".join(f" | Δ {lb}" for lb in labels[1:]) + " |"
+    lines = [header, "|---" * (2 + len(labels) + len(labels) - 1) + "|"]
+    names = list(dict.fromkeys(b for r in loaded.values() for b in r["benchmarks"]))
+    for name in names:
+        metrics = list(dict.fromkeys(k for r in loaded.values() for k in metrics_of(r["benchmarks"].get(name, {}))))
+        for metric in metrics:
+            values = [loaded[lb]["benchmarks"].get(name, {}).get(metric) for lb in labels]
+            cells = ["—" if v is None else f"{v:g}" for v in values]
+            deltas = ["—" if v is None or values[0] is None else f"{v - values[0]:+.2f}" for v in values[1:]]
+            lines.append(f"| {name} | {metric} | " + " | ".join(cells + deltas) + " |")
+    chart = Path(chart) if chart else Path(runs[0]).parent / ("compare_" + "_vs_".join(labels) + ".png")
+    drawn = plot_runs(loaded, _refs(next(iter(loaded.values()))), chart, title="puyu eval: " + " vs ".join(labels))
+    return "\n".join(lines) + "\n", drawn

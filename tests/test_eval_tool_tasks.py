@@ -1,0 +1,216 @@
+"""tool-tasks: held-out agent records (training/data/schema.py) replayed through the real agent and scored."""
+import json
+
+import pytest
+
+from eval.benchmarks.base import Item, LoadOptions
+from eval.benchmarks.tool_tasks import ToolTasks
+from eval.config import EvalConfig
+from eval.data import DataMissing
+from eval.runner import run_eval
+from tests.test_eval_fakes import (
+    DictInterpreter,
+    PromptModel,
+    code_call,
+    last_output,
+    last_user,
+    plugin_call,
+    steps_taken,
+)
+from training.data.schema import Record
+
+CONVERT = {"name": "unit_convert", "description": "Convert a length.",
+           "parameters": [{"name": "value", "type": "NUMBER", "description": "how much"},
+                          {"name": "unit", "type": "STRING", "description": "its unit"}],
+           "required": ["value", "unit"]}
+
+
+def user(text):
+    return {"role": "user", "content": text}
+
+
+def said(text):
+    return {"role": "assistant", "content": text}
+
+
+def calls(code, out):
+    return [{"role": "assistant", "content": "", "tool_call": {"name": "python", "arguments": {"code": code}}},
+            {"role": "environment", "name": "interpreter", "content": out}]
+
+
+RECORDS = [
+    {"conversation": [user("What is 12 times 7?"), *calls("print(12*7)", "84"), said("It is 84.")],
+     "meta": {"id": "tool-1", "category": "tool", "answer": 84, "expect_tool": "python", "unseen_phrasing": False}},
+    {"conversation": [user("Multiply twelve by seven, please"), *calls("print(12*7)", "84"), said("84")],
+     "meta": {"id": "tool-2", "category": "tool", "answer": 84, "expect_tool": "python", "unseen_phrasing": True}},
+    {"conversation": [user("Hi there!"), said("Hello!")],
+     "meta": {"id": "chat-1", "category": "chat", "answer": None, "expect_tool": None}},
+    {"conversation": [user("Book me a flight"), said("I cannot book flights.")],
+     "meta": {"id": "oos-1", "category": "out_of_scope", "answer": None, "expect_tool": None}},
+    {"conversation": [user("Let x be 5 squared."), *calls("x = 5**2\nprint(x)", "25"), said("x is 25."),
+                      user("Now double x."), *calls("print(x*2)", "50"), said("50")],
+     "meta": {"id": "multi-1", "category": "multi_turn", "answer": 50, "answers": [25, 50], "expect_tool": "python",
+              "unseen_phrasing": False}},
+    {"conversation": [user("Convert 3 km to m"),
+                      {"role": "assistant", "content": "", "tool_call": {"name": "unit_convert",
+                                                                         "arguments": {"value": 3, "unit": "km"}}},
+                      {"role": "environment", "name": "plugin", "content": "3000 m"}, said("3000 m")],
+     "tools": [CONVERT],
+     "meta": {"id": "plugin-1", "category": "tool", "answer": 3000, "expect_tool": "unit_convert"}},
+]
+
+
+@pytest.fixture
+def heldout(tmp_path):
+    path = tmp_path / "heldout.jsonl"
+    for r in RECORDS:
+        Record.from_dict(r).validate()  # the fixture is a record training/data could have written
+    path.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    return path
+
+
+def good_agent(prompt: str) -> str:
+    """Uses the right tool, then answers from its output; chats without tools."""
+    q, step = last_user(prompt), steps_taken(prompt)
+    if step > 0:
+        return f"The result is {last_output(prompt).split()[0]}."
+    if "12" in q or "twelve" in q:
+        return code_call("print(12*7)")
+    if "5 squared" in q:
+        return code_call("x = 5**2\nprint(x)")
+    if "double x" in q:
+        return code_call("print(x*2)")  # only works if the first turn's variable is still there
+    if "Convert" in q:
+        return plugin_call("unit_convert", '{"value": 3, "unit": "km"}')
+    return "Hello! I can't do that, but I can help with maths."
+
+
+def run(heldout, tmp_path, model, **kw):
+    cfg = EvalConfig(model="fake", bench=["tool-tasks"], heldout=heldout, out=tmp_path / "run", progress=False,
+                     concurrency=3, **kw)
+    return run_eval(cfg, model=model, make_interpreter=DictInterpreter, log=lambda m: None)["benchmarks"]["tool-tasks"]
+
+
+def test_a_good_agent_scores_full_marks(heldout, tmp_path):
+    s = run(heldout, tmp_path, PromptModel(good_agent))
+    assert s["n"] == 6
+    for metric in ("answer_acc", "call_valid", "tool_choice", "no_tool_chat", "multi_turn_acc", "unseen_acc",
+                   "seen_acc", "grounded"):
+        assert s[metric] == 100, metric
+    assert s["by_subject"]["tool"]["n"] == 3
+
+
+def guesser(prompt: str) -> str:
+    """Never calls a tool; knows 84 by heart, guesses the rest; calls a tool on chat."""
+    q = last_user(prompt)
+    if "Hi" in q:
+        return code_call("print('hi')") if steps_taken(prompt) == 0 else "hi"
+    return "It is 84." if ("12" in q or "twelve" in q) else "It is 7."
+
+
+def test_guesses_and_misplaced_calls_are_scored_down(heldout, tmp_path):
+    s = run(heldout, tmp_path, PromptModel(guesser))
+    assert s["answer_acc"] == pytest.approx(200 / 4)  # the two 84s of the four items with an answer
+    assert s["no_tool_chat"] == 50 and s["multi_turn_acc"] == 0
+    assert s["grounded"] == 0  # right answers, but none came from a tool
+    assert s["tool_choice"] == pytest.approx(100 / 6, abs=0.01)  # only the out-of-scope request was handled right
+
+
+def test_score_details(heldout):
+    bench = ToolTasks(heldout)
+    items = {i.data["record"]["meta"]["id"]: i for i in bench.load(None, LoadOptions())}
+
+    def rec(final, events, turns=1):
+        return {"id": "x", "turns": [{"final": final, "events": events}] * turns}
+
+    wrong_tool = {"type": "tool_call", "call": {"name": "calculator", "arguments": {"x": 1}, "id": "1"}}
+    s = bench.score(items["plugin-1"], rec("3000", [wrong_tool]))
+    assert s["call_valid"] == 0 and s["tool_choice"] == 0 and s["answer_acc"] == 1 and s["grounded"] == 0
+    bad_args = {"type": "tool_call", "call": {"name": "unit_convert", "arguments": {"value": "3"}, "id": "1"}}
+    assert bench.score(items["plugin-1"], rec("", [bad_args]))["call_valid"] == 0
+    malformed = {"type": "error", "message": "bad json", "recoverable": True}
+    assert bench.score(items["tool-1"], rec("84", [malformed]))["call_valid"] == 0
+    empty = bench.score(items["tool-1"], {"id": "x", "turns": []})
+    assert empty["answer_acc"] == 0 and empty["call_valid"] is None
+    assert bench.score(items["chat-1"], rec("Hello", []))["answer_acc"] is None
+
+
+def test_recorded_plugin_results_need_the_recorded_arguments(heldout):
+    from agent.messages import ToolCall
+    from tools.base import Toolbox
+
+    bench = ToolTasks(heldout)
+    item = next(i for i in bench.load(None, LoadOptions()) if i.data["record"]["meta"]["id"] == "plugin-1")
+    box = Toolbox(bench.tools(item))
+    assert box.run(ToolCall("unit_convert", {"value": 3.0, "unit": " KM"})).text == "3000 m"
+    assert not box.run(ToolCall("unit_convert", {"value": 4, "unit": "km"})).ok
+
+
+def test_turns_replay_each_user_turn(heldout):
+    bench = ToolTasks(heldout)
+    item = next(i for i in bench.load(None, LoadOptions()) if i.data["record"]["meta"]["id"] == "multi-1")
+    assert [[m.content for m in g] for g in bench.turns(item)] == [["Let x be 5 squared."], ["Now double x."]]
+
+
+def test_categories_filter_and_missing_file(heldout, tmp_path):
+    items = ToolTasks(heldout).load(None, LoadOptions(subjects=["chat", "out_of_scope"]))
+    assert sorted(i.data["record"]["meta"]["id"] for i in items) == ["chat-1", "oos-1"]
+    with pytest.raises(DataMissing, match="nothing.jsonl"):
+        ToolTasks(tmp_path / "nothing.jsonl").load(None, LoadOptions())
+    assert isinstance(Item("a", {}), Item)
+
+
+def test_interpreter_state_survives_between_turns_with_the_real_sandbox(heldout, tmp_path):
+    """The agent runs each tool call on a new thread; the kernel must still outlive it (see _PinnedInterpreter)."""
+    from tools.interpreter import PythonInterpreter
+
+    cfg = EvalConfig(model="fake", bench=["tool-tasks"], heldout=heldout, out=tmp_path / "run", progress=False,
+                     subjects=["multi_turn"])
+    s = run_eval(cfg, model=PromptModel(good_agent), make_interpreter=PythonInterpreter,
+                 log=lambda m: None)["benchmarks"]["tool-tasks"]
+    assert s["n"] == 1 and s["multi_turn_acc"] == 100
+
+
+def reference_replayer(path):
+    """A model that says exactly what the reference conversations say, step by step."""
+    from agent.messages import ToolCall
+    from agent.protocols.internlm2 import action_text
+    from training.data.schema import read_jsonl
+
+    script = {}
+    for record in read_jsonl(path):
+        turns = record.conversation
+        for i, t in enumerate(turns):
+            if t.role != "user" or t.name == "file":
+                continue
+            replies = []
+            for u in turns[i + 1:]:
+                if u.role == "user" and u.name != "file":
+                    break
+                if u.role == "assistant":
+                    call = u.tool_call and action_text(ToolCall(u.tool_call["name"], u.tool_call["arguments"]))
+                    replies.append(u.content + (call or ""))
+            script[t.content] = replies
+
+    def reply(prompt):
+        replies = script.get(last_user(prompt)) or ["(unknown question)"]
+        return replies[min(steps_taken(prompt), len(replies) - 1)]
+
+    return reply
+
+
+def test_replaying_the_references_of_a_built_split_scores_full_marks(tmp_path):
+    """Contract with training/data: its held-out records load, replay and score as their own answers say."""
+    from tools.interpreter import PythonInterpreter
+    from training.data.build import main as build
+
+    assert build(["--out", str(tmp_path / "data"), "--n-train", "10", "--n-heldout", "20", "--gsm8k", "none",
+                  "--progress", "false"]) == 0
+    path = tmp_path / "data" / "heldout.jsonl"
+    cfg = EvalConfig(model="fake", bench=["tool-tasks"], heldout=path, out=tmp_path / "run", progress=False,
+                     concurrency=4)
+    s = run_eval(cfg, model=PromptModel(reference_replayer(path)), make_interpreter=PythonInterpreter,
+                 log=lambda m: None)["benchmarks"]["tool-tasks"]
+    assert s["n"] == 20
+    for metric in ("answer_acc", "call_valid", "tool_choice", "no_tool_chat", "multi_turn_acc", "grounded"):
+        assert s.get(metric, 100) == 100, metric
