@@ -43,6 +43,10 @@ def load_model(settings: Settings) -> ChatModel:
     return load(spec)
 
 
+BUNDLED_TOOLS = {"ocr"}
+"""Plugins the bundled model sees by default. Each tool's schema costs ~230 tokens of its 1,024-token context,
+so it gets the few it needs (plus knowledge_search once there are documents to search); larger models get all."""
+
 MAX_LIVE_TOOLBOXES = 32
 """Interpreters kept running at once; the least recently used conversation's is closed beyond this."""
 
@@ -99,8 +103,11 @@ class Runtime:
         if settings.tools != []:
             from tools.registry import default_tools
 
+            kb_dir = self.data_dir / "knowledge"
             enabled = None if settings.tools is None else set(settings.tools)
-            tools = default_tools(workdir, self.data_dir / "knowledge", enabled)
+            if enabled is None and settings.model == "bundled" and settings.backend == "transformers":
+                enabled = BUNDLED_TOOLS | ({"knowledge_search"} if kb_dir.is_dir() and any(kb_dir.iterdir()) else set())
+            tools = default_tools(workdir, kb_dir, enabled)
         return Toolbox(tools, interpreter=interpreter, workdir=workdir)
 
     def session(self, conversation_id: str, settings: Settings | None = None) -> ChatSession:

@@ -1,0 +1,129 @@
+"""puyu's tokenizer: special tokens, digits, Chinese, and a chat_template that matches InternLM2Protocol."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.messages import Message, ToolCall
+from agent.protocols.internlm2 import SPECIAL_TOKENS, InternLM2Protocol
+from training.data.build import BuildConfig, Builder
+from training.data.schema import render, write_jsonl
+from training.tokenizer import main
+
+TOOLS = [{"name": "calculator", "description": "Evaluate an arithmetic expression.",
+          "parameters": [{"name": "expression", "type": "STRING", "description": "e.g. 2*(3+4)"},
+                         {"name": "precision", "type": "NUMBER", "description": "digits"}],
+          "required": ["expression"]},
+         {"name": "knowledge_search", "description": "Search the user's documents. 搜索文档。",
+          "parameters": [{"name": "query", "type": "STRING", "description": "what to look for"}],
+          "required": ["query"]}]
+
+
+@pytest.fixture(scope="module")
+def tok_dir(tmp_path_factory):
+    """A tokenizer trained through the CLI on a few hundred freshly generated conversations."""
+    tmp = tmp_path_factory.mktemp("tok")
+    builder = Builder(BuildConfig(gsm8k="none", progress=False, plugins=False))
+    recipes = ["arithmetic", "percent", "units", "algebra", "stats", "dates", "multi_turn", "recovery", "chat",
+               "out_of_scope"]
+    records = [r for i in range(300) if (r := builder.make(recipes[i % len(recipes)], "train", str(i)))]
+    write_jsonl(tmp / "train.jsonl", records)
+    assert main(["--data", str(tmp / "train.jsonl"), "--out", str(tmp / "tok"), "--vocab-size", "800"]) == 0
+    return tmp / "tok"
+
+
+@pytest.fixture(scope="module")
+def tok(tok_dir):
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(tok_dir)
+
+
+def test_special_tokens_are_single_ids(tok):
+    seen = set()
+    for token in [*SPECIAL_TOKENS, "<s>", "</s>", "<pad>"]:
+        ids = tok(token, add_special_tokens=False)["input_ids"]
+        assert len(ids) == 1, token
+        assert tok.decode(ids) == token
+        seen.add(ids[0])
+    assert len(seen) == len(SPECIAL_TOKENS) + 3
+    text = "<|im_start|>assistant\nok<|action_start|><|interpreter|>\n```python\nprint(1)\n```<|action_end|>"
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    assert tok.decode(ids) == text
+    assert tok.convert_tokens_to_ids("<|action_end|>") in ids
+
+
+def test_bos_is_added_and_pad_is_set(tok):
+    assert tok("hi")["input_ids"][0] == tok.bos_token_id
+    assert tok.pad_token == "<pad>" and tok.eos_token == "</s>"
+
+
+def test_digits_are_one_per_token(tok):
+    for text in ("1234567890", "x = 2024 * 365", "价格是 98765 元", "0.125"):
+        pieces = tok.convert_ids_to_tokens(tok(text, add_special_tokens=False)["input_ids"])
+        digits = [p for p in pieces if any(c.isdigit() for c in p)]
+        assert all(len(p) == 1 for p in digits), pieces
+        assert len(digits) == sum(c.isdigit() for c in text)
+
+
+def test_chinese_and_any_text_round_trip(tok):
+    for text in ["你好，世界！今天天气很好。", "解方程 x² - 5x + 6 = 0", "龘靐齉 𠮷 🙂 é ß", "混合 English 和中文 123"]:
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        assert tok.decode(ids) == text
+        assert tok.unk_token_id not in ids
+
+
+CONVERSATIONS = [
+    ([Message("user", "hi"), Message("assistant", "Hello!")], [], False, "en"),
+    ([Message("system", "Be brief."), Message("user", "who are you?"), Message("assistant", "puyu.")], [], False, "en"),
+    ([Message("user", "2**10?"),
+      Message("assistant", "Let me compute.", tool_call=ToolCall("python", {"code": "print(2**10)\n"})),
+      Message("environment", "1024", name="interpreter"), Message("assistant", "1024")], [], True, "en"),
+    ([Message("user", "[{\"path\": \"a.png\"}]", name="file"), Message("user", "算一下 3*4"),
+      Message("assistant", "", tool_call=ToolCall("calculator", {"expression": "3*4"})),
+      Message("environment", "12", name="plugin"), Message("assistant", "等于 12。")], TOOLS, True, "zh"),
+    ([Message("user", "搜索 年假"),
+      Message("assistant", "", tool_call=ToolCall("knowledge_search", {"query": "年假 天数"})),
+      Message("environment", "15 天", name="plugin"), Message("assistant", "15 天。")], TOOLS[1:], False, "en"),
+]
+
+
+@pytest.mark.parametrize("case", range(len(CONVERSATIONS)))
+def test_chat_template_matches_the_protocol(tok, case):
+    messages, tools, interpreter, lang = CONVERSATIONS[case]
+    proto = InternLM2Protocol(language=lang)
+    dicts = []
+    for m in messages:
+        d = {"role": m.role, "content": m.content}
+        if m.name:
+            d["name"] = m.name
+        if m.tool_call:
+            d["tool_call"] = {"name": m.tool_call.name, "arguments": m.tool_call.arguments}
+        dicts.append(d)
+    got = tok.apply_chat_template(dicts, tools=tools or None, interpreter=interpreter, language=lang,
+                                  tokenize=False, add_generation_prompt=True)
+    assert got == tok.bos_token + proto.render(messages, tools, interpreter)
+    ended = tok.apply_chat_template(dicts, tools=tools or None, interpreter=interpreter, language=lang,
+                                    tokenize=False)
+    assert ended == got.removesuffix(proto.generation_prompt)
+
+
+def test_chat_template_matches_generated_records(tok, tok_dir):
+    from training.data.schema import read_jsonl
+    for rec in list(read_jsonl(tok_dir.parent / "train.jsonl"))[:40]:
+        dicts = [t.to_dict() for t in rec.conversation]
+        got = tok.apply_chat_template(dicts, tools=rec.tools or None, interpreter=rec.interpreter,
+                                      language=rec.prompt_lang, tokenize=False)
+        assert got == tok.bos_token + render(rec)
+
+
+def test_saved_folder_is_plain_transformers(tok_dir):
+    config = json.loads((tok_dir / "tokenizer_config.json").read_text())
+    assert "chat_template" in config and config["tokenizer_class"] == "PreTrainedTokenizerFast"
+    stats = json.loads((tok_dir / "tokenizer_stats.json").read_text())
+    assert stats["vocab_size"] == 800 and stats["mean"] > 0
+
+
+def test_cli_reports_a_missing_data_file(tmp_path, capsys):
+    assert main(["--data", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "t")]) == 2
+    assert "not found" in capsys.readouterr().err

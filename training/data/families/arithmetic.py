@@ -1,0 +1,211 @@
+"""Arithmetic: bare expressions, powers and roots, and everyday word problems (shopping, bills, leftovers)."""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from training.data.families.base import Ctx, Problem, reply_number
+from training.data.phrasing import OPEN, POLITE, Parts, clean, join, noisy, say_number
+
+ASK_EXPR = {
+    "en": Parts("arith.expr.en",
+                ["What is {e}?", "What's {e}?", "Calculate {e}.", "Can you calculate {e}?", "Compute {e}.",
+                 "How much is {e}?", "{e} = ?", "{e}", "Evaluate {e}.", "Work out {e}.", "Please tell me {e}.",
+                 "What does {e} equal?", "Find {e}.", "Could you compute {e} for me?", "calc {e}"],
+                ["Figure out {e} for me.", "Give me the value of {e}.", "{e} comes to what?", "Do the math: {e}."]),
+    "zh": Parts("arith.expr.zh",
+                ["{e} 等于多少？", "{e}=?", "计算 {e}", "请计算 {e}。", "帮我算一下 {e}", "{e} 是多少？", "算一下 {e}",
+                 "{e} 的结果是多少？", "求 {e} 的值。", "{e}", "{e} 等于几？"],
+                ["麻烦求一下 {e} 的值", "{e} 得多少？", "你能算出 {e} 吗？"]),
+}
+_OPS_SYM = {"+": ["+"], "-": ["-"], "*": ["*", "x", "×", "*"], "/": ["/", "÷", "/"]}
+_OPS_WORD = {"en": {"+": ["plus", "added to"], "-": ["minus"], "*": ["times", "multiplied by"],
+                    "/": ["divided by", "over"]},
+             "zh": {"+": ["加", "加上"], "-": ["减", "减去"], "*": ["乘以", "乘"], "/": ["除以"]}}
+_FRAC_OP = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b}
+
+
+def _operand(rng) -> int | float:
+    r = rng.random()
+    if r < 0.55:
+        return rng.randint(2, 99)
+    if r < 0.85:
+        return rng.randint(100, 9999)
+    return round(rng.uniform(0.5, 500), rng.choice([1, 2]))
+
+
+def expression(ctx: Ctx) -> Problem:
+    rng, lang = ctx.rng, ctx.lang
+    while True:
+        n = 2 if rng.random() < 0.65 else 3
+        nums = [_operand(rng) for _ in range(n)]
+        ops = [rng.choice("+-*/") for _ in range(n - 1)]
+        if ctx.ok_numbers("expr", *nums, *ops):
+            break
+    paren = n == 3 and rng.random() < 0.4 and ops[0] in "+-" and ops[1] in "*/"
+    words = rng.random() < 0.3 and not paren
+    parts, code_parts = [], []
+    for i, x in enumerate(nums):
+        parts.append(say_number(x, rng, lang) if words else clean(x))
+        code_parts.append(clean(x))
+        if i < len(ops):
+            op = ops[i]
+            spoken = rng.choice(_OPS_WORD[lang][op]) if words else rng.choice(_OPS_SYM[op])
+            parts.append(spoken)
+            code_parts.append(op)
+    tight = not words and rng.random() < 0.3
+    spoken = ("" if tight else " ").join(parts)
+    code = " ".join(code_parts)
+    if paren:
+        k = spoken.index(parts[3]) - (0 if tight else 1)
+        spoken = "(" + spoken[:k] + ")" + spoken[k:]
+        code = "(" + " ".join(code_parts[:3]) + ") " + " ".join(code_parts[3:])
+    # the expected value in exact fractions, independent of the program
+    vals = [Fraction(str(x)) for x in nums]
+    if paren:
+        value = _FRAC_OP[ops[1]](_FRAC_OP[ops[0]](vals[0], vals[1]), vals[2])
+    else:  # precedence: * and / first
+        terms, cur_ops = [vals[0]], []
+        for op, v in zip(ops, vals[1:]):
+            if op in "*/":
+                terms[-1] = _FRAC_OP[op](terms[-1], v)
+            else:
+                terms.append(v)
+                cur_ops.append(op)
+        value = terms[0]
+        for op, v in zip(cur_ops, terms[1:]):
+            value = _FRAC_OP[op](value, v)
+    var = ctx.names.fresh("result")
+    exact = "/" not in ops and all(isinstance(x, int) for x in nums)
+    program = f"{var} = {code}\nprint({var})" if exact else f"{var} = {code}\nprint(round({var}, 4))"
+    ph = ctx.ph
+    q = ph(ASK_EXPR[lang], key=True, e=spoken)
+    q = noisy(join(ph(OPEN[lang]), q, ph(POLITE[lang]) if q.endswith(("?", "？", ".", "。")) is False else ""),
+              rng, lang)
+    return Problem("arithmetic", q, program, float(value), reply_number(ph, lang), tuple(nums), var)
+
+
+ASK_POWER = {
+    "en": Parts("arith.power.en",
+                ["What is {a} to the power of {b}?", "Calculate {a}^{b}.", "What's {a}**{b}?", "{a} raised to {b}?",
+                 "Compute {a} to the {b}th power."],
+                ["How big is {a} to the power {b}?"]),
+    "zh": Parts("arith.power.zh", ["{a} 的 {b} 次方是多少？", "计算 {a}^{b}", "求 {a} 的 {b} 次幂。"], ["{a} 的 {b} 次方等于几？"]),
+}
+ASK_ROOT = {
+    "en": Parts("arith.root.en",
+                ["What is the square root of {a}?", "sqrt({a})?", "Calculate the square root of {a}.",
+                 "Find √{a}.", "square root of {a}"],
+                ["Take the square root of {a} for me."]),
+    "zh": Parts("arith.root.zh", ["{a} 的平方根是多少？", "计算 √{a}", "求 {a} 的平方根。", "根号 {a} 等于多少？"],
+                ["{a} 开平方是多少？"]),
+}
+
+
+def power_or_root(ctx: Ctx) -> Problem:
+    rng, lang, ph = ctx.rng, ctx.lang, ctx.ph
+    if rng.random() < 0.5:
+        while True:
+            a, b = rng.randint(2, 30), rng.randint(2, 9 if rng.random() < 0.8 else 15)
+            if a ** b < 10 ** 15 and ctx.ok_numbers("pow", a, b):
+                break
+        var = ctx.names.fresh("result")
+        q = ph(ASK_POWER[lang], key=True, a=a, b=b)
+        code = f"{var} = {a} ** {b}\nprint({var})"
+        return Problem("arithmetic", noisy(join(ph(OPEN[lang]), q), rng, lang), code, float(a ** b),
+                       reply_number(ph, lang), (a, b), var)
+    while True:
+        r = rng.randint(2, 200)
+        a = r * r if rng.random() < 0.6 else rng.randint(2, 50000)
+        if ctx.ok_numbers("root", a):
+            break
+    var = ctx.names.fresh("root")
+    q = ph(ASK_ROOT[lang], key=True, a=say_number(a, rng, lang))
+    code = f"import math\n{var} = math.sqrt({a})\nprint(round({var}, 4))"
+    return Problem("arithmetic", noisy(join(ph(OPEN[lang]), q), rng, lang), code, math.sqrt(a),
+                   reply_number(ph, lang), (a,), var)
+
+
+_ITEMS = {"en": ["notebooks", "pens", "apples", "tickets", "coffees", "books", "shirts", "pizzas", "boxes of tea",
+                 "bus passes", "chairs", "movie tickets", "bags of rice", "cups", "batteries"],
+          "zh": ["笔记本", "支笔", "个苹果", "张票", "杯咖啡", "本书", "件衬衫", "个披萨", "盒茶叶", "把椅子", "袋大米",
+                 "个杯子", "节电池"]}
+_MONEY = {"en": ["${p}", "{p} dollars", "${p}", "{p} yuan", "€{p}", "{p} euros"],
+          "zh": ["{p}元", "{p} 元", "{p}块钱", "{p}块"]}
+ASK_SHOP = {
+    "en": Parts("arith.shop.en",
+                ["I bought {n} {item} at {price} each. How much did I spend?",
+                 "{n} {item} cost {price} each. What is the total?",
+                 "How much do {n} {item} cost if one costs {price}?",
+                 "If each of the {item} is {price}, what do {n} of them cost?",
+                 "Total price of {n} {item} at {price} apiece?",
+                 "I need {n} {item}; they are {price} each. How much will I pay?"],
+                ["What would {n} {item} set me back at {price} a piece?",
+                 "Buying {n} {item} priced {price} each, what's the bill?"]),
+    "zh": Parts("arith.shop.zh",
+                ["我买了{n}{item}，每个{price}，一共多少钱？", "{item}每个{price}，买{n}个要多少钱？",
+                 "一个{item}{price}，{n}个总共多少钱？", "单价{price}的{item}买{n}个，总价是多少？"],
+                ["{n}{item}，单价{price}，合计多少？"]),
+}
+ASK_SPLIT = {
+    "en": Parts("arith.split.en",
+                ["We are {n} people and the bill is {total}. How much does each person pay?",
+                 "Split {total} evenly among {n} people.", "{total} shared by {n} friends: how much each?",
+                 "Divide a bill of {total} between {n} people."],
+                ["If {n} of us share a {total} dinner bill equally, what's my part?"]),
+    "zh": Parts("arith.split.zh",
+                ["我们{n}个人吃饭花了{total}，平均每人多少钱？", "{total}平均分给{n}个人，每人多少？", "{n}个人AA {total}，每人付多少？"],
+                ["一共{total}，{n}人平摊，每人该出多少？"]),
+}
+ASK_LEFT = {
+    "en": Parts("arith.left.en",
+                ["I had {a} and spent {b}. How much is left?", "Starting with {a}, after paying {b}, what remains?",
+                 "My balance is {a}. If I pay {b}, what is my new balance?", "{a} minus the {b} I spent: what's left?"],
+                ["After spending {b} out of {a}, how much do I still have?"]),
+    "zh": Parts("arith.left.zh", ["我有{a}，花了{b}，还剩多少？", "余额{a}，付了{b}之后还有多少？", "原来有{a}，用掉{b}，剩下多少？"],
+                ["{a}里花掉{b}，还剩几何？"]),
+}
+
+
+def _money(rng, lang, p) -> str:
+    return rng.choice(_MONEY[lang]).format(p=clean(p) if rng.random() < 0.7 else f"{p:.2f}")
+
+
+def word_problem(ctx: Ctx) -> Problem:
+    rng, lang, ph = ctx.rng, ctx.lang, ctx.ph
+    kind = rng.choice(["shop", "shop", "split", "left"])
+    if kind == "shop":
+        while True:
+            n, price = rng.randint(2, 40), round(rng.choice([rng.randint(1, 200), rng.uniform(0.5, 99)]), 2)
+            if ctx.ok_numbers("shop", n, price):
+                break
+        item = rng.choice(_ITEMS[lang])
+        q = ph(ASK_SHOP[lang], key=True, n=say_number(n, rng, lang), item=item, price=_money(rng, lang, price))
+        total, cnt, pr = ctx.names.fresh("total"), ctx.names.fresh("count"), ctx.names.fresh("price")
+        code = f"{pr} = {clean(price)}\n{cnt} = {n}\n{total} = {pr} * {cnt}\nprint(round({total}, 2))"
+        value, nums = float(Fraction(str(price)) * n), (n, price)
+    elif kind == "split":
+        while True:
+            n, bill = rng.randint(2, 12), round(rng.uniform(20, 2000), rng.choice([0, 2]))
+            if ctx.ok_numbers("split", n, bill):
+                break
+        q = ph(ASK_SPLIT[lang], key=True, n=say_number(n, rng, lang), total=_money(rng, lang, bill))
+        total, share = ctx.names.fresh("bill"), ctx.names.fresh("share")
+        code = f"{total} = {clean(bill)}\n{share} = {total} / {n}\nprint(round({share}, 2))"
+        value, nums = bill / n, (n, bill)
+    else:
+        while True:
+            a = round(rng.uniform(50, 5000), rng.choice([0, 2]))
+            b = round(rng.uniform(1, a), rng.choice([0, 2]))
+            if ctx.ok_numbers("left", a, b):
+                break
+        q = ph(ASK_LEFT[lang], key=True, a=_money(rng, lang, a), b=_money(rng, lang, b))
+        total, share = ctx.names.fresh("balance"), ctx.names.fresh("left")
+        code = f"{total} = {clean(a)}\n{share} = {total} - {clean(b)}\nprint(round({share}, 2))"
+        value, nums = float(Fraction(str(a)) - Fraction(str(b))), (a, b)
+    var = code.splitlines()[-1][len("print(round("):].split(",")[0]
+    q = noisy(join(ph(OPEN[lang]), q, ph(POLITE[lang]) if q[-1] not in "?？.。" else ""), rng, lang)
+    return Problem("arithmetic", q, code, value, reply_number(ph, lang), nums, var)
+
+
+FAMILY = {"arithmetic": [(expression, 5), (power_or_root, 1), (word_problem, 3)]}

@@ -1,0 +1,124 @@
+"""What a problem family hands the conversation builder: a question, the program that answers it, and how
+to turn the program's printed output into the final reply."""
+from __future__ import annotations
+
+import builtins
+import keyword
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from training.data.phrasing import Parts, Phraser, clean
+from training.data.schema import close_enough, numbers_in
+
+_BUILTIN_NAMES = set(dir(builtins))
+
+
+@dataclass
+class PluginForm:
+    """The same problem done with a plugin tool: its arguments and how to reply from the tool's result."""
+
+    tool: str
+    args: dict
+    reply: Callable[[str], str]
+    verbatim: str | None = None
+    """The expression as the question writes it, where the tool cannot parse that (x²): a call with it fails."""
+
+
+@dataclass
+class Problem:
+    family: str
+    question: str
+    code: str
+    expected: Any
+    """The value computed independently of the program; the program's output must agree or the item drops."""
+    reply: Callable[[str], str]
+    """Printed output -> the assistant's final text (it restates the printed value)."""
+    numbers: tuple
+    """The problem's numbers, for the train/held-out split."""
+    var: str | None = None
+    """The variable holding the result, for follow-up turns."""
+    unit: str = ""
+    plugin: PluginForm | None = None
+
+    def answer(self, output: str) -> Any:
+        """The expected value as eval checks it, read from what the program printed."""
+        if isinstance(self.expected, (int, float)) and not isinstance(self.expected, bool):
+            nums = numbers_in(output)
+            return float(clean(nums[-1])) if nums else None
+        return self.expected
+
+
+class Names:
+    """Variable names of one conversation: each new problem gets names that do not clash with earlier ones,
+    so a follow-up turn can still use them."""
+
+    def __init__(self):
+        self.used: set[str] = set()
+
+    def fresh(self, base: str) -> str:
+        if keyword.iskeyword(base) or base in _BUILTIN_NAMES:
+            base += "_value"
+        name, n = base, 2
+        while name in self.used:
+            name, n = f"{base}{n}", n + 1
+        self.used.add(name)
+        return name
+
+
+@dataclass
+class Ctx:
+    """What a family needs to make one problem."""
+
+    rng: random.Random
+    lang: str
+    ph: Phraser
+    names: Names
+    split: str = "train"
+
+    def ok_numbers(self, *values) -> bool:
+        from training.data.phrasing import split_of
+        return split_of(*values) == self.split
+
+
+def output_matches(output: str, expected: Any) -> bool:
+    if isinstance(expected, bool) or expected is None:
+        return expected is None or str(expected) in output
+    if isinstance(expected, (int, float)):
+        nums = numbers_in(output)
+        return bool(nums) and close_enough(nums[-1], float(expected))
+    if isinstance(expected, list):
+        nums = numbers_in(output)
+        return len(nums) == len(expected) and all(close_enough(a, float(b)) for a, b in
+                                                  zip(sorted(nums), sorted(expected)))
+    return str(expected) in output
+
+
+def printed_value(output: str) -> str:
+    """The last printed line as the reply restates it: as printed, but 24.0 is said 24."""
+    line = output.strip().splitlines()[-1].strip() if output.strip() else ""
+    return line[:-2] if re.fullmatch(r"-?\d+\.0", line) else line
+
+
+RESULT = {
+    "en": Parts("result.en", ["{ans}", "The answer is {ans}.", "It is {ans}.", "The result is {ans}.",
+                              "That comes to {ans}.", "Result: {ans}", "{ans}."]),
+    "zh": Parts("result.zh", ["{ans}", "答案是 {ans}。", "结果是 {ans}。", "等于 {ans}。", "计算结果：{ans}", "是 {ans}。"]),
+}
+RESULT_UNIT = {
+    "en": Parts("result_unit.en", ["{ans} {unit}", "The answer is {ans} {unit}.", "It is {ans} {unit}.",
+                                   "That's {ans} {unit}.", "About {ans} {unit}."]),
+    "zh": Parts("result_unit.zh", ["{ans} {unit}", "答案是 {ans} {unit}。", "结果是 {ans} {unit}。", "约 {ans} {unit}。"]),
+}
+
+
+def say_result(ph: Phraser, lang: str, ans: str, unit: str = "") -> str:
+    if unit:
+        return ph(RESULT_UNIT[lang], ans=ans, unit=unit).replace(" 。", "。")
+    return ph(RESULT[lang], ans=ans)
+
+
+def reply_number(ph: Phraser, lang: str, unit: str = "") -> Callable[[str], str]:
+    return lambda out: say_result(ph, lang, printed_value(out), unit)

@@ -1,0 +1,160 @@
+"""Unit conversions (standard factors, written in the program), temperatures, and currencies at a rate the
+question states."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from training.data.families.base import Ctx, Problem, printed_value, say_result
+from training.data.phrasing import OPEN, POLITE, Parts, clean, join, noisy, say_number
+
+# key: (English names, Chinese names, variable name)
+UNITS = {
+    "km": (["km", "kilometers"], ["公里", "千米"], "km"), "mile": (["miles"], ["英里"], "miles"),
+    "m": (["meters", "m"], ["米"], "meters"), "ft": (["feet", "ft"], ["英尺"], "feet"),
+    "inch": (["inches"], ["英寸"], "inches"), "cm": (["cm", "centimeters"], ["厘米"], "cm"),
+    "kg": (["kg", "kilograms"], ["公斤", "千克"], "kg"), "lb": (["pounds", "lb"], ["磅"], "pounds"),
+    "g": (["grams", "g"], ["克"], "grams"), "oz": (["ounces", "oz"], ["盎司"], "ounces"),
+    "jin": (["jin"], ["斤"], "jin"), "l": (["liters", "L"], ["升"], "liters"),
+    "gal": (["gallons"], ["加仑"], "gallons"), "h": (["hours"], ["小时"], "hours"),
+    "min": (["minutes"], ["分钟"], "minutes"), "s": (["seconds"], ["秒"], "seconds"),
+    "day": (["days"], ["天"], "days"), "week": (["weeks"], ["周", "个星期"], "weeks"),
+    "kmh": (["km/h"], ["公里/小时", "千米每小时"], "kmh"), "ms": (["m/s"], ["米/秒", "米每秒"], "mps"),
+    "mph": (["mph"], ["英里/小时"], "mph"), "m2": (["square meters", "m²"], ["平方米"], "sq_m"),
+    "ft2": (["square feet"], ["平方英尺"], "sq_ft"), "mu": (["mu"], ["亩"], "mu"),
+    "gb": (["GB"], ["GB"], "gb"), "mb": (["MB"], ["MB"], "mb"),
+}
+# (a, b, factor): b = a * factor
+PAIRS = [("mile", "km", "1.609344"), ("ft", "m", "0.3048"), ("inch", "cm", "2.54"), ("lb", "kg", "0.45359237"),
+         ("oz", "g", "28.349523125"), ("kg", "jin", "2"), ("gal", "l", "3.785411784"), ("h", "min", "60"),
+         ("min", "s", "60"), ("day", "h", "24"), ("week", "day", "7"), ("ms", "kmh", "3.6"),
+         ("mph", "kmh", "1.609344"), ("m2", "ft2", "10.763910417"), ("mu", "m2", "10000 / 15"), ("gb", "mb", "1024")]
+
+ASK_UNIT = {
+    "en": Parts("conv.unit.en", ["Convert {x} {a} to {b}.", "How many {b} is {x} {a}?", "{x} {a} in {b}?",
+                                  "What is {x} {a} in {b}?", "How many {b} are there in {x} {a}?", "{x} {a} = ? {b}",
+                                  "Change {x} {a} into {b}.", "{x} {a} to {b}"],
+                ["Express {x} {a} in {b}.", "I have {x} {a}; what's that in {b}?"]),
+    "zh": Parts("conv.unit.zh", ["{x}{a}等于多少{b}？", "把{x}{a}换算成{b}", "{x}{a}是多少{b}？", "{x}{a}合多少{b}？",
+                                  "{x} {a} 换成 {b} 是多少？", "{x}{a}换算成{b}"],
+                ["{x}{a}折合成{b}是多少？"]),
+}
+ASK_TEMP = {
+    "en": Parts("conv.temp.en", ["Convert {x}°{a} to {b}.", "What is {x} degrees {an} in {bn}?", "{x}°{a} in °{b}?",
+                                  "It's {x}°{a} outside. What is that in {bn}?"],
+                ["How warm is {x}°{a} in {bn}?"]),
+    "zh": Parts("conv.temp.zh", ["{x}°{a}是多少°{b}？", "{x}{an}度等于多少{bn}度？", "把{x}°{a}换算成{bn}温度"],
+                ["{x}{an}度折合{bn}多少度？"]),
+}
+_TEMP_NAMES = {"en": {"C": "Celsius", "F": "Fahrenheit"}, "zh": {"C": "摄氏", "F": "华氏"}}
+
+CURRENCIES = {"USD": ("dollars", "美元"), "CNY": ("yuan", "人民币"), "EUR": ("euros", "欧元"), "JPY": ("yen", "日元"),
+              "GBP": ("pounds", "英镑"), "HKD": ("Hong Kong dollars", "港币")}
+_RATES = {("USD", "CNY"): 7.2, ("EUR", "CNY"): 7.8, ("USD", "JPY"): 150, ("GBP", "USD"): 1.27,
+          ("EUR", "USD"): 1.08, ("USD", "HKD"): 7.8, ("GBP", "CNY"): 9.1, ("CNY", "JPY"): 20.5}
+ASK_FX = {
+    "en": Parts("conv.fx.en", ["If 1 {A} = {r} {B}, how much is {x} {A} in {B}?",
+                                "The exchange rate is {r} {B} per {A}. Convert {x} {A} to {B}.",
+                                "At {r} {B} to the {A}, what is {x} {An} worth in {Bn}?",
+                                "1 {A} buys {r} {B}. How many {B} do I get for {x} {A}?",
+                                "With a rate of 1 {A} = {r} {B}, change {x} {A} into {B}."],
+                ["Given {r} {B} for each {A}, how many {B} is {x} {A}?"]),
+    "zh": Parts("conv.fx.zh", ["汇率是 1 {A} = {r} {B}，{x} {A}能换多少{B}？", "如果 1{An}兑换{r}{Bn}，{x}{An}是多少{Bn}？",
+                                "按 1 {A} 兑 {r} {B} 计算，{x} {A} 等于多少 {B}？", "1{An}={r}{Bn}，那么{x}{An}值多少{Bn}？"],
+                ["以 1{An}折合{r}{Bn}的汇率，{x}{An}可换多少{Bn}？"]),
+}
+
+
+def _amount(rng) -> int | float:
+    r = rng.random()
+    return rng.randint(1, 100) if r < 0.45 else rng.randint(100, 10000) if r < 0.7 else round(rng.uniform(0.5, 500), 1)
+
+
+def _unit_name(key: str, lang: str, rng) -> str:
+    return rng.choice(UNITS[key][0 if lang == "en" else 1])
+
+
+def unit(ctx: Ctx) -> Problem:
+    rng, lang, ph = ctx.rng, ctx.lang, ctx.ph
+    while True:
+        a, b, factor = rng.choice(PAIRS)
+        forward = rng.random() < 0.6
+        x = _amount(rng)
+        if ctx.ok_numbers("unit", a, b, forward, x):
+            break
+    src, dst = (a, b) if forward else (b, a)
+    v = ctx.names.fresh(UNITS[dst][2])
+    op = "*" if forward else "/"
+    factor_code = f"({factor})" if " " in factor and not forward else factor
+    code = f"{v} = {clean(x)} {op} {factor_code}\nprint(round({v}, 2))"
+    f = Fraction(factor.replace(" ", ""))
+    value = Fraction(str(x)) * f if forward else Fraction(str(x)) / f
+    unit_name = _unit_name(dst, lang, rng)
+    q = ph(ASK_UNIT[lang], key=True, x=say_number(x, rng, lang), a=_unit_name(src, lang, rng), b=unit_name)
+    q = noisy(join(ph(OPEN[lang]), q, ph(POLITE[lang]) if q[-1] not in "?？.。" else ""), rng, lang)
+    def reply(out):
+        return say_result(ph, lang, printed_value(out), unit_name)
+    return Problem("units", q, code, float(value), reply, (a, b, forward, x), v, unit_name)
+
+
+def temperature(ctx: Ctx) -> Problem:
+    rng, lang, ph = ctx.rng, ctx.lang, ctx.ph
+    while True:
+        a = rng.choice("CF")
+        x = rng.randint(-40, 45) if a == "C" else rng.randint(-40, 110)
+        if rng.random() < 0.2:
+            x = round(x + rng.random(), 1)
+        if ctx.ok_numbers("temp", a, x):
+            break
+    b = "F" if a == "C" else "C"
+    names = _TEMP_NAMES[lang]
+    if a == "C":
+        v = ctx.names.fresh("fahrenheit")
+        code, value = f"{v} = {clean(x)} * 9 / 5 + 32", Fraction(str(x)) * 9 / 5 + 32
+    else:
+        v = ctx.names.fresh("celsius")
+        code, value = f"{v} = ({clean(x)} - 32) * 5 / 9", (Fraction(str(x)) - 32) * 5 / 9
+    code += f"\nprint(round({v}, 2))"
+    q = ph(ASK_TEMP[lang], key=True, x=clean(x), a=a, b=b, an=names[a], bn=names[b])
+    q = noisy(join(ph(OPEN[lang]), q), rng, lang)
+    unit_name = f"°{b}"
+    def reply(out):
+        return say_result(ph, lang, printed_value(out), unit_name).replace(" °", "°")
+    return Problem("units", q, code, float(value), reply, (a, x), v, unit_name)
+
+
+def currency(ctx: Ctx) -> Problem:
+    rng, lang, ph = ctx.rng, ctx.lang, ctx.ph
+    while True:
+        (A, B), base = rng.choice(list(_RATES.items()))
+        r = round(base * rng.uniform(0.9, 1.1), 2 if base < 50 else 1)
+        x = _amount(rng)
+        forward = rng.random() < 0.7
+        if ctx.ok_numbers("fx", A, B, r, x, forward):
+            break
+    dst = B if forward else A
+    rate = ctx.names.fresh("rate")
+    v = ctx.names.fresh(dst.lower())
+    op = "*" if forward else "/"
+    code = f"{rate} = {clean(r)}\n{v} = {clean(x)} {op} {rate}\nprint(round({v}, 2))"
+    value = Fraction(str(x)) * Fraction(str(r)) if forward else Fraction(str(x)) / Fraction(str(r))
+    li = 0 if lang == "en" else 1
+    # the rate is always stated A->B; asking backward gives an amount in B to turn into A
+    q = ph(ASK_FX[lang] if forward else ASK_FX_BACK[lang], key=True, A=A, B=B, r=clean(r),
+           An=CURRENCIES[A][li], Bn=CURRENCIES[B][li], x=clean(x))
+    q = noisy(join(ph(OPEN[lang]), q), rng, lang)
+    unit_name = dst
+    def reply(out):
+        return say_result(ph, lang, printed_value(out), unit_name)
+    return Problem("currency", q, code, float(value), reply, (A, B, r, x, forward), v, unit_name)
+
+
+ASK_FX_BACK = {
+    "en": Parts("conv.fxback.en", ["If 1 {A} = {r} {B}, how many {A} can I get for {x} {B}?",
+                                    "The rate is {r} {B} per {A}. Convert {x} {B} to {A}.",
+                                    "1 {A} costs {r} {B}. What is {x} {B} in {A}?"],
+                ["At {r} {B} per {A}, {x} {B} buys how many {A}?"]),
+    "zh": Parts("conv.fxback.zh", ["汇率 1 {A} = {r} {B}，{x} {B}能换多少{A}？", "按 1 {A} 兑 {r} {B}，{x} {B} 是多少 {A}？"],
+                ["{x} {B} 按 1 {A} 合 {r} {B} 折算，是多少 {A}？"]),
+}
+
+FAMILY = {"units": [(unit, 3), (temperature, 1)], "currency": [(currency, 1)]}

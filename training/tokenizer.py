@@ -1,0 +1,186 @@
+"""Train puyu's tokenizer: byte-level BPE on the rendered training conversations.
+
+    python -m training.tokenizer --data data/agent/train.jsonl --out data/tokenizer --vocab-size 6000
+
+InternLM2's chat tokens (<|im_start|> ...) are single special tokens, digits are split one per token (a tiny
+model does arithmetic on digit sequences far better than on arbitrary merges), and any byte can be encoded, so
+Chinese needs no separate vocabulary. The result is a PreTrainedTokenizerFast folder with a Jinja
+`chat_template` that renders exactly what InternLM2Protocol renders (tests/test_tokenizer.py checks it).
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.protocols.base import load_prompts
+from agent.protocols.internlm2 import API_PREFIX, INTERPRETER_TOKEN, PLUGIN_TOKEN, SPECIAL_TOKENS
+from puyu.dataclass_cli import parse
+
+BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
+# Ids 0..9 in this order: tokens that must never be split or merged.
+ALL_SPECIAL = [UNK, BOS, EOS, PAD, *SPECIAL_TOKENS]
+
+
+@dataclass
+class TokenizerConfig:
+    """Train the byte-level BPE tokenizer on the rendered training data."""
+
+    data: Path = Path("data/agent/train.jsonl")
+    """Training conversations (training/data/build.py output)."""
+    out: Path = Path("data/tokenizer")
+    """Folder for the PreTrainedTokenizerFast files."""
+    vocab_size: int = 6000
+    """Size of the vocabulary, special tokens and the 256 bytes included."""
+    min_frequency: int = 2
+    """A pair must occur this often to be merged."""
+    max_conversations: int = 0
+    """Train on at most this many conversations (0: all)."""
+
+    def __post_init__(self):
+        if self.vocab_size < len(ALL_SPECIAL) + 256 + 10:
+            raise ValueError(f"vocab_size must be at least {len(ALL_SPECIAL) + 266}")
+        self.data, self.out = Path(self.data), Path(self.out)
+
+
+# ---- the chat template ----------------------------------------------------------------------------------
+
+def chat_template() -> str:
+    """InternLM2's format in Jinja, with the agent's system prompts (both languages) written in.
+
+    Variables: messages (role, content, name?, tool_call? {name, arguments} or tool_calls[0].function),
+    tools (lagent schemas, as the protocol takes them), interpreter (bool, default false),
+    language ("en" | "zh", default "en"), add_generation_prompt."""
+    prompts = json.dumps(load_prompts("internlm2"), ensure_ascii=True)
+    names = json.dumps({"interpreter": INTERPRETER_TOKEN, "plugin": PLUGIN_TOKEN})
+    head, tail = API_PREFIX.split("{tool_name}")
+    mid, end = tail.split("{description}")
+    assert end == "", "API_PREFIX must end with {description}"
+    return (
+        "{%- set P = " + prompts + "[language if language is defined and language else 'en'] -%}"
+        "{%- set NAMES = " + names + " -%}"
+        "{{- bos_token -}}"
+        "{%- if P.meta -%}{{- '<|im_start|>system\\n' + P.meta + '<|im_end|>\\n' -}}{%- endif -%}"
+        "{%- if interpreter is defined and interpreter and P.interpreter -%}"
+        "{{- '<|im_start|>system name=<|interpreter|>\\n' + P.interpreter + '<|im_end|>\\n' -}}{%- endif -%}"
+        "{%- if tools and P.plugin -%}"
+        "{%- set ns = namespace(shown=[]) -%}"
+        "{%- for t in tools -%}"
+        "{%- set ns.shown = ns.shown + [dict(t, description=" + json.dumps(head) + " + t.name.split('.')[0] + "
+        + json.dumps(mid) + " + t.description, parameters=t.parameters | selectattr('name', 'in', t.required)"
+        " | list)] -%}"
+        "{%- endfor -%}"
+        "{{- '<|im_start|>system name=<|plugin|>\\n' + P.plugin | replace('{tools}', ns.shown | tojson(indent=4))"
+        " + '<|im_end|>\\n' -}}"
+        "{%- endif -%}"
+        "{%- for m in messages -%}"
+        "{%- set content = m.content if m.content is defined and m.content is not none else '' -%}"
+        "{%- if m.role == 'assistant' -%}"
+        "{%- set call = m.tool_call if m.tool_call is defined and m.tool_call else "
+        "(m.tool_calls[0].function if m.tool_calls is defined and m.tool_calls else none) -%}"
+        "{{- '<|im_start|>assistant\\n' -}}"
+        "{%- if call -%}"
+        "{%- generation -%}{{- content + '<|action_start|>' -}}"
+        "{%- if call.name == 'python' -%}"
+        "{{- '<|interpreter|>\\n```python\\n' + call.arguments.code | trim + '\\n```' -}}"
+        "{%- else -%}"
+        "{{- '<|plugin|>\\n' + {'name': call.name, 'parameters': call.arguments} | tojson(ensure_ascii=true) -}}"
+        "{%- endif -%}"
+        "{{- '<|action_end|>' -}}{%- endgeneration -%}"
+        "{{- '\\n<|im_end|>\\n' -}}"
+        "{%- else -%}"
+        "{%- generation -%}{{- content + '<|im_end|>' -}}{%- endgeneration -%}{{- '\\n' -}}"
+        "{%- endif -%}"
+        "{%- else -%}"
+        "{%- set name = m.name if m.name is defined and m.name else '' -%}"
+        "{{- '<|im_start|>' + m.role + (' name=' + NAMES.get(name, name) if name else '') + '\\n' + content"
+        " + '<|im_end|>\\n' -}}"
+        "{%- endif -%}"
+        "{%- endfor -%}"
+        "{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}"
+    )
+
+
+# ---- training -------------------------------------------------------------------------------------------
+
+def training_texts(path: Path, limit: int = 0) -> Iterator[str]:
+    """The conversations as the model will read them (InternLM2 text, system turns included)."""
+    from training.data.schema import read_jsonl, render
+
+    for i, record in enumerate(read_jsonl(path)):
+        if limit and i >= limit:
+            return
+        yield render(record)
+
+
+def train(texts: Iterable[str], vocab_size: int = 6000, min_frequency: int = 2, progress: bool = True):
+    """A PreTrainedTokenizerFast trained on `texts`."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=ALL_SPECIAL,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=progress)
+    tok.train_from_iterator(texts, trainer)
+    # Every sequence starts with <s>, as in InternLM2; training and inference both get it from here.
+    tok.post_processor = processors.TemplateProcessing(single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B",
+                                                       special_tokens=[(BOS, tok.token_to_id(BOS))])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD,
+                                   unk_token=UNK, additional_special_tokens=list(SPECIAL_TOKENS),
+                                   clean_up_tokenization_spaces=False, model_max_length=1024)
+    fast.chat_template = chat_template()
+    return fast
+
+
+def save(tokenizer, out: Path) -> None:
+    """save_pretrained, with the chat template inside tokenizer_config.json and the generic class name, so that
+    older transformers releases (and tools built on them) load the folder too."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(out, save_jinja_files=False)
+    path = out / "tokenizer_config.json"
+    config = json.loads(path.read_text("utf-8"))
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    config["chat_template"] = tokenizer.chat_template
+    config["additional_special_tokens"] = list(SPECIAL_TOKENS)
+    path.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", "utf-8")
+
+
+def length_stats(tokenizer, texts: list[str], context: int = 1024) -> dict:
+    lengths = [len(ids) for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]]
+    if not lengths:
+        return {}
+    lengths.sort()
+    return {"conversations": len(lengths), "tokens": sum(lengths), "mean": round(statistics.mean(lengths), 1),
+            "p50": lengths[len(lengths) // 2], "p95": lengths[int(len(lengths) * 0.95)], "max": lengths[-1],
+            f"over_{context}": sum(n > context for n in lengths),
+            "chars_per_token": round(sum(map(len, texts)) / sum(lengths), 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse(TokenizerConfig, argv, prog="python -m training.tokenizer")
+    if not cfg.data.exists():
+        print(f"error: {cfg.data} not found; build it first: python -m training.data.build --out {cfg.data.parent}",
+              file=sys.stderr)
+        return 2
+    texts = list(training_texts(cfg.data, cfg.max_conversations))
+    if not texts:
+        print(f"error: {cfg.data} holds no conversations", file=sys.stderr)
+        return 2
+    tokenizer = train(texts, cfg.vocab_size, cfg.min_frequency)
+    save(tokenizer, cfg.out)
+    stats = {"vocab_size": len(tokenizer), "special_ids": {t: tokenizer.convert_tokens_to_ids(t) for t in ALL_SPECIAL},
+             "train_data": str(cfg.data), **length_stats(tokenizer, texts)}
+    (cfg.out / "tokenizer_stats.json").write_text(json.dumps(stats, indent=2), "utf-8")
+    print(json.dumps(stats, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
