@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from agent.messages import ToolResult
 from models.base import ChatModel, GenerationConfig, ModelError
 from models.replay import cut_at_stop
 
@@ -28,3 +29,32 @@ class ScriptedModel(ChatModel):
         reply = cut_at_stop(reply, gen.stop)
         for i in range(0, len(reply), self.chunk):
             yield reply[i:i + self.chunk]
+
+
+CODE = "<|action_start|><|interpreter|>\n```python\n{}\n```<|action_end|>"
+PLUGIN = '<|action_start|><|plugin|>\n{}<|action_end|>'
+
+
+class DictInterpreter:
+    """A stand-in for the sandboxed interpreter: exec in one namespace (the real one has its own tests)."""
+
+    def __init__(self):
+        self.ns, self.calls = {}, []
+
+    def run(self, code):
+        import contextlib
+        import io
+        self.calls.append(code)
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                exec(code, self.ns)
+        except Exception as e:
+            return ToolResult(f"{type(e).__name__}: {e}", ok=False)
+        return ToolResult(out.getvalue())
+
+    def interrupt(self):
+        pass
+
+    def close(self):
+        pass

@@ -5,38 +5,10 @@ import pytest
 from lagent.actions import BaseAction, tool_api
 
 from agent.agent import Agent, AgentConfig, answer, held_back
-from agent.messages import ErrorEvent, FinalEvent, Message, TokenEvent, ToolCallEvent, ToolResult, ToolResultEvent
+from agent.messages import ErrorEvent, FinalEvent, Message, TokenEvent, ToolCallEvent, ToolResultEvent
 from models.base import ModelError
-from tests.fakes import ScriptedModel
+from tests.fakes import CODE, PLUGIN, DictInterpreter, ScriptedModel
 from tools.base import Toolbox
-
-CODE = "<|action_start|><|interpreter|>\n```python\n{}\n```<|action_end|>"
-PLUGIN = '<|action_start|><|plugin|>\n{}<|action_end|>'
-
-
-class DictInterpreter:
-    """A stand-in for the sandboxed interpreter: exec in one namespace (the real one has its own tests)."""
-
-    def __init__(self):
-        self.ns, self.calls = {}, []
-
-    def run(self, code):
-        import contextlib
-        import io
-        self.calls.append(code)
-        out = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(out):
-                exec(code, self.ns)
-        except Exception as e:
-            return ToolResult(f"{type(e).__name__}: {e}", ok=False)
-        return ToolResult(out.getvalue())
-
-    def interrupt(self):
-        pass
-
-    def close(self):
-        pass
 
 
 class Adder(BaseAction):

@@ -3,8 +3,7 @@ from agent.agent import Agent
 from agent.messages import FinalEvent, Message, TokenEvent, ToolCallEvent
 from agent.session import ChatSession
 from agent.store import Store, agent_event
-from tests.fakes import ScriptedModel
-from tests.test_agent import CODE, DictInterpreter
+from tests.fakes import CODE, DictInterpreter, ScriptedModel
 from tools.base import Toolbox
 
 
