@@ -1,0 +1,272 @@
+"""Pretraining from scratch: loss masking, packing isolation, resume, DDP, export, configs."""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import os
+import subprocess
+import sys
+import typing
+from pathlib import Path
+
+import pytest
+import torch
+from tiny_model import build_tiny_tokenizer
+from training_fixtures import make_records, tiny_run_args
+
+from agent.messages import Message
+from agent.protocols.internlm2 import ACTION_END, IM_END, InternLM2Protocol
+from puyu.dataclass_cli import parse
+from training import dataset
+from training import model as models
+from training.dataset import IGNORE, DataError, Example, collate, encode, pack
+from training.loop import TokenLoss
+from training.lora import LoraConfig
+from training.pretrain import PretrainConfig, main
+
+ROOT = Path(__file__).resolve().parents[1]
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return build_tiny_tokenizer()
+
+
+def trained_runs(example: Example, tok) -> list[str]:
+    """The text of each contiguous stretch of target tokens."""
+    runs, current = [], []
+    for target in example.targets.tolist():
+        if target == IGNORE:
+            if current:
+                runs.append(current)
+            current = []
+        else:
+            current.append(target)
+    return [tok.decode(r) for r in runs + ([current] if current else [])]
+
+
+# ---- masking -------------------------------------------------------------------------------------------
+
+def test_loss_only_on_assistant_output(tok):
+    chat, code, plugin = make_records(3)
+    (ex_code, ex_plugin, ex_chat), _ = encode([code, plugin, chat], tok, 4096)
+    a, b = code["conversation"][1]["content"].split()[1], code["conversation"][1]["content"].split()[3]
+    assert trained_runs(ex_code, tok) == [
+        f"I will run it.<|action_start|><|interpreter|>\n```python\nprint({a} * {b})\n```{ACTION_END}",
+        code["conversation"][4]["content"] + IM_END]
+    call = plugin["conversation"][3]["tool_call"]["arguments"]["expression"]
+    # The loss=false assistant turn and everything the user, system and tools wrote get no target.
+    assert trained_runs(ex_plugin, tok) == [
+        f'<|action_start|><|plugin|>\n{{"name": "calculator", "parameters": {{"expression": "{call}"}}}}{ACTION_END}',
+        plugin["conversation"][5]["content"] + IM_END]
+    assert trained_runs(ex_chat, tok) == [chat["conversation"][1]["content"] + IM_END]
+    # Targets are the next tokens: a target at t is input_ids[t + 1].
+    ids, targets = ex_code.input_ids.tolist(), ex_code.targets.tolist()
+    for t, target in enumerate(targets):
+        if target != IGNORE:
+            assert target == ids[t + 1]
+    assert ids[0] == tok.bos_token_id and targets[-1] == IGNORE
+
+
+def test_segment_tokenization_matches_whole_text(tok):
+    """Per-segment tokens must equal what inference gets from tokenizing the rendered prompt in one go."""
+    protocol = InternLM2Protocol()
+    for record in make_records(6):
+        messages = [Message.from_dict(m) for m in record["conversation"]]
+        text = "".join(s.text for s in protocol.segments(messages, record["tools"], record["interpreter"]))
+        (example,), _ = encode([record], tok, 100_000)
+        assert example.input_ids.tolist() == tok(text)["input_ids"]
+
+
+def test_real_tokenizer_segments_match_whole_text():
+    path = ROOT / "data" / "tokenizer"
+    if not (path / "tokenizer.json").exists():
+        pytest.skip("data/tokenizer not built yet (python -m training.tokenizer)")
+    from transformers import AutoTokenizer
+
+    real = AutoTokenizer.from_pretrained(path)
+    dataset.check_tokenizer(real, str(path))
+    protocol = InternLM2Protocol()
+    for record in make_records(6):
+        messages = [Message.from_dict(m) for m in record["conversation"]]
+        text = "".join(s.text for s in protocol.segments(messages, record["tools"], record["interpreter"]))
+        (example,), _ = encode([record], real, 100_000)
+        assert example.input_ids.tolist() == real(text)["input_ids"]
+
+
+def test_bad_data_gives_clear_errors(tmp_path, tok):
+    with pytest.raises(DataError, match="no such data file"):
+        dataset.read_records(tmp_path / "missing.jsonl")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"conversation": []}\n{not json\n')
+    with pytest.raises(DataError, match=r"bad.jsonl:2: not valid JSON"):
+        dataset.read_records(bad)
+    with pytest.raises(DataError, match="record 1 cannot be rendered"):
+        encode([{"conversation": [{"content": "no role"}]}], tok, 100)
+    with pytest.raises(SystemExit, match="no such data file"):
+        main(tiny_run_args(tmp_path, data=tmp_path / "missing.jsonl"))
+
+
+# ---- packing -------------------------------------------------------------------------------------------
+
+def test_pack_keeps_every_conversation_whole(tok):
+    examples, _ = encode(make_records(30), tok, 768)
+    rows = pack(examples, 768)
+    assert all(len(r) <= 768 for r in rows)
+    assert sorted(len(e) for e in examples) == sorted(
+        len(doc) for r in rows for doc in _split(r.position_ids.tolist()))
+    assert sum(len(r) for r in rows) == sum(len(e) for e in examples)
+    assert len(rows) < len(examples)
+    assert [r.input_ids.tolist() for r in pack(examples, 768)] == [r.input_ids.tolist() for r in rows]
+
+
+def _split(positions: list[int]) -> list[list[int]]:
+    docs = []
+    for p in positions:
+        if p == 0:
+            docs.append([])
+        docs[-1].append(p)
+    return docs
+
+
+@pytest.mark.parametrize("attn", ["sdpa", "eager"])
+def test_packed_logits_equal_alone(tok, attn):
+    """No attention across packed conversations: each one's logits are those it gets on its own."""
+    examples, _ = encode(make_records(3), tok, 4096)
+    model = models.build(models.shape("puyu-micro"), len(tok), tok.bos_token_id, 0, 0, seed=1).eval()
+    model.set_attn_implementation(attn)
+    row = pack(examples, sum(len(e) for e in examples))
+    assert len(row) == 1
+    batch = collate(row, pad_id=0)
+    with torch.no_grad():
+        # use_cache=False as in training: with a KV cache transformers ignores packed positions.
+        packed = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits[0]
+        leaky = model(input_ids=batch["input_ids"], use_cache=False).logits[0]  # one long sequence: attends across
+    start, differs = 0, []
+    for doc in _split(row[0].position_ids.tolist()):
+        ids = row[0].input_ids[start:start + len(doc)].long().unsqueeze(0)
+        with torch.no_grad():
+            alone = model(input_ids=ids).logits[0]
+        torch.testing.assert_close(packed[start:start + len(doc)], alone, atol=1e-5, rtol=1e-5)
+        differs.append(not torch.allclose(leaky[start:start + len(doc)], alone, atol=1e-3))
+        start += len(doc)
+    assert differs[1:] and all(differs[1:]), "the control should see across documents"
+
+
+def test_token_loss_head_shortcut_matches_full_logits(tok):
+    examples, _ = encode(make_records(4), tok, 768)
+    batch = collate(pack(examples, 768), pad_id=0)
+    model = models.build(models.shape("puyu-micro"), len(tok), tok.bos_token_id, 0, 0, seed=2)
+    loss_fn = TokenLoss(model)
+    assert loss_fn.plain_head
+    with torch.no_grad():
+        fast = loss_fn(**batch)
+        logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits
+        full = torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch["targets"].flatten(), reduction="sum")
+    torch.testing.assert_close(fast, full, rtol=1e-5, atol=1e-4)
+
+
+def test_row_order_is_reproducible_and_disjoint_per_process():
+    order = dataset.RowOrder(10, seed=3)
+    first = order.take(0, 25)
+    assert sorted(first[:10]) == list(range(10)) and sorted(first[10:20]) == list(range(10))
+    assert dataset.RowOrder(10, seed=3).take(13, 5) == first[13:18]
+
+
+# ---- the training run ----------------------------------------------------------------------------------
+
+def losses(out: Path) -> list[float]:
+    return [e["loss"] for e in json.loads((out / "log.json").read_text())["train"]]
+
+
+def test_resume_gives_the_same_loss_curve_and_exports(tmp_path, tok):
+    main(tiny_run_args(tmp_path, "straight"))
+    main(tiny_run_args(tmp_path, "resumed", stop_step=3))
+    assert len(losses(tmp_path / "resumed")) == 3
+    main(tiny_run_args(tmp_path, "resumed"))
+    straight, resumed = losses(tmp_path / "straight"), losses(tmp_path / "resumed")
+    assert len(straight) == 6 and straight[-1] < straight[0]
+    assert resumed == pytest.approx(straight, rel=1e-6, abs=1e-7)
+    log = json.loads((tmp_path / "straight" / "log.json").read_text())
+    assert [e["step"] for e in log["eval"]] == [3, 6] and (tmp_path / "straight" / "loss.png").stat().st_size > 0
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    export = tmp_path / "straight" / "model"
+    model = AutoModelForCausalLM.from_pretrained(export)
+    loaded = AutoTokenizer.from_pretrained(export)
+    im_end = loaded.convert_tokens_to_ids(IM_END)
+    assert model.generation_config.eos_token_id == im_end and model.config.eos_token_id == im_end
+    assert loaded.chat_template and (export / "model.safetensors").exists()
+    assert model.config.tie_word_embeddings and model.config.model_type == "llama"
+
+
+def test_time_budget_stops_cleanly_with_checkpoint_and_export(tmp_path):
+    main(tiny_run_args(tmp_path, max_minutes=0.001))
+    log = json.loads((tmp_path / "run" / "log.json").read_text())
+    assert log["info"]["stop"] == "max_minutes" and log["info"]["steps_done"] < 6
+    assert (tmp_path / "run" / "checkpoint" / "state.pt").exists()
+    assert (tmp_path / "run" / "model" / "config.json").exists()
+
+
+def test_two_process_ddp_run(tmp_path):
+    args = tiny_run_args(tmp_path, max_steps=2, eval_every=0, save_every=0)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+           "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           "-m", "training.pretrain", *args], check=False, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    log = json.loads((tmp_path / "run" / "log.json").read_text())
+    assert log["info"]["world"] == 2 and log["info"]["steps_done"] == 2
+    assert (tmp_path / "run" / "checkpoint" / "state.pt").exists()
+    assert (tmp_path / "run" / "model" / "model.safetensors").exists()
+
+
+# ---- configs -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", sorted((ROOT / "training" / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_configs_parse(path):
+    cls = LoraConfig if path.name.startswith(("lora", "qlora")) else PretrainConfig
+    config = parse(cls, ["--config", str(path)])
+    assert config.max_steps >= 1 or config.epochs > 0 or config.max_minutes > 0
+    # YAML is not coerced to the field types ("2e-4" is a string to YAML), so check them here.
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        expected = {"int": int, "float": (int, float), "str": str, "bool": bool}.get(getattr(hints[f.name], "__name__", ""))
+        if expected:
+            assert isinstance(getattr(config, f.name), expected), f"{path.name}: {f.name} should be {expected}"
+
+
+def test_bad_options_are_rejected(capsys):
+    with pytest.raises(SystemExit):
+        parse(PretrainConfig, ["--model", "puyu-huge"])
+    assert "unknown model preset" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse(PretrainConfig, ["--model-overrides", "{layers: 3}"])
+    assert "unknown model field" in capsys.readouterr().err
+
+
+def test_schedule_warms_up_then_decays_to_the_floor():
+    from training.loop import Schedule
+
+    s = Schedule(warmup=4, total=20, min_ratio=0.1)
+    factors = [s(i) for i in range(25)]
+    assert factors[:5] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
+    assert all(a >= b for a, b in itertools.pairwise(factors[4:]))
+    assert factors[20] == pytest.approx(0.1) and factors[24] == pytest.approx(0.1)
+    sized_later = Schedule(warmup=4, total=None, min_ratio=0.1)
+    assert sized_later(10) == 1.0
+    sized_later.total = 20
+    assert sized_later(12) == pytest.approx(factors[12])
+
+
+def test_steps_are_sized_to_the_time_budget(tmp_path):
+    """max_steps 0 + max_minutes: after warm-up the schedule is fixed to what fits, and the run ends on it."""
+    main(tiny_run_args(tmp_path, max_steps=0, max_minutes=0.12, warmup_steps=2, eval_every=0, save_every=0))
+    log = json.loads((tmp_path / "run" / "log.json").read_text())
+    assert log["info"]["max_steps"] > 10 and log["info"]["stop"] in ("max_steps", "max_minutes")
+    assert log["info"]["minutes"] <= 0.12 + 0.1  # export and the last step may run a little over
+    assert log["train"][-1]["lr"] < 0.01 * 0.8  # it got into the decay

@@ -1,0 +1,217 @@
+"""The chat page, driven by Streamlit's AppTest with a scripted model (ui.backend.model_loader) and a temp data dir."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fakes import ScriptedModel
+from streamlit.testing.v1 import AppTest
+
+import puyu.runtime  # noqa: F401  (loaded up front, as the app does in the background)
+import tools.registry  # noqa: F401
+from agent.store import Store
+from models.base import ModelError
+from ui import backend
+
+APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
+CALL = "Let me compute.<|action_start|><|interpreter|>\n```python\nprint(sum(i * i for i in range(1, 11)))\n```<|action_end|>"
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("PUYU_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv(backend.FAKE_MODEL_ENV, raising=False)
+    monkeypatch.delenv(backend.SETTINGS_ENV, raising=False)
+    monkeypatch.setenv("PUYU_CONFIG", str(tmp_path / "no-config.yaml"))
+    backend.reset()
+    yield tmp_path
+    backend.reset()
+
+
+def scripted(monkeypatch, replies: list) -> ScriptedModel:
+    model = ScriptedModel(replies)
+    monkeypatch.setattr(backend, "model_loader", lambda settings: model)
+    return model
+
+
+def app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def ask(at: AppTest, text: str) -> AppTest:
+    at.chat_input[0].set_value(text).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> list[str]:
+    return [m.value for m in at.main.markdown]
+
+
+def stored(data_dir: Path) -> Store:
+    return Store(data_dir / "puyu.db")
+
+
+def test_sending_a_message_streams_the_answer_and_stores_the_conversation(data_dir, monkeypatch):
+    scripted(monkeypatch, ["Here is **bold** and $x^2$ and \\(y\\).\n\n```python\nprint(1)\n```"])
+    at = ask(app(), "Hello there")
+    assert "Hello there" in texts(at)
+    assert "Here is **bold** and $x^2$ and $y$.\n\n```python\nprint(1)\n```" in texts(at)  # \( \) became $ $
+    assert "Hello there" in [b.label for b in at.sidebar.button]  # the first question names the conversation
+    convs = stored(data_dir).list()
+    assert [c.title for c in convs] == ["Hello there"]
+    assert at.query_params["c"] == convs[0].id
+    kinds = [d["type"] for _, d in stored(data_dir).events(convs[0].id)]
+    assert kinds[0] == "user" and kinds[-1] == "final" and "token" in kinds
+    assert {"regenerate", "edit"} <= {b.key for b in at.main.button}
+
+
+def test_model_text_is_never_rendered_as_html(data_dir, monkeypatch):
+    scripted(monkeypatch, ["<script>alert(1)</script><b>bold?</b>"])
+    at = ask(app(), "<img src=x onerror=alert(2)>")
+    shown = [m for m in at.main.markdown if "alert" in m.value]
+    assert len(shown) == 2 and not any(m.proto.allow_html for m in at.markdown)
+
+
+def test_tool_steps_show_code_output_errors_and_images(data_dir, monkeypatch):
+    qr = '<|action_start|><|plugin|>\n{"name": "qr_make", "parameters": {"text": "https://example.org"}}<|action_end|>'
+    bad = "Oops.<|action_start|><|interpreter|>\n```python\n1 / 0\n```<|action_end|>"
+    scripted(monkeypatch, [CALL, bad, "Making a code." + qr, "The sum is **385**."])
+    at = app()
+    at.sidebar.multiselect(key="set_tools").set_value(["qr_make"]).run()
+    ask(at, "Sum the squares")
+    steps = at.main.status
+    assert [s.state for s in steps] == ["complete", "error", "complete"]
+    assert steps[0].label == "Python · `print(sum(i * i for i in range(1, 11)))`"
+    assert [c.value for c in steps[0].code] == ["print(sum(i * i for i in range(1, 11)))", "385"]
+    assert steps[0].code[0].proto.language == "python"
+    assert "ZeroDivisionError" in steps[1].code[1].value and steps[1].label.startswith("Python")
+    assert steps[2].label.startswith("qr_make") and len(at.main.image) == 1  # the QR image, inline
+    assert texts(at)[-1] == "The sum is **385**."
+    assert ["Let me compute.", "Oops.", "Making a code."] == texts(at)[1:4]
+
+
+def test_switching_conversations_shows_each_ones_history(data_dir, monkeypatch):
+    scripted(monkeypatch, ["First answer.", "Second answer."])
+    at = ask(app(), "First question")
+    at.sidebar.button(key="new_chat").click().run()
+    assert "First answer." not in texts(at) and at.main.button(key="example-0")  # the welcome screen
+    ask(at, "Second question")
+    assert "Second answer." in texts(at) and "First answer." not in texts(at)
+    first = next(c for c in stored(data_dir).list() if c.title == "First question")
+    at.sidebar.button(key=f"conv-{first.id}").click().run()
+    assert "First answer." in texts(at) and "Second answer." not in texts(at)
+    assert at.query_params["c"] == first.id
+
+
+def test_a_reload_reopens_the_conversation_in_the_url(data_dir, monkeypatch):
+    scripted(monkeypatch, ["Kept."])
+    cid = ask(app(), "Remember me").query_params["c"]
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["c"] = cid
+    at.run()
+    assert "Kept." in texts(at)
+
+
+def test_settings_changes_are_kept_per_conversation_and_reach_the_agent(data_dir, monkeypatch):
+    model = scripted(monkeypatch, ["One.", "Two."])
+    at = ask(app(), "Question")
+    cid = stored(data_dir).list()[0].id
+    at.sidebar.slider(key="set_temperature").set_value(0.7).run()
+    at.sidebar.number_input(key="set_max_steps").set_value(3).run()
+    at.sidebar.text_area(key="set_system_prompt").input("You answer in haiku.").run()
+    at.sidebar.toggle(key="set_interpreter").set_value(False).run()
+    settings = stored(data_dir).get(cid).settings
+    assert (settings["temperature"], settings["max_steps"], settings["interpreter"]) == (0.7, 3, False)
+    assert settings["system_prompt"] == "You answer in haiku."
+    assert "<|interpreter|>" in model.prompts[0]
+    ask(at, "Again")
+    assert "You answer in haiku." in model.prompts[1] and "<|interpreter|>" not in model.prompts[1]
+    at.sidebar.button(key="new_chat").click().run()  # a new chat starts from the settings on screen
+    assert at.sidebar.slider(key="set_temperature").value == 0.7
+    assert at.sidebar.multiselect(key="set_tools").value == ["ocr"]  # the small bundled model's default
+    at.sidebar.selectbox(key="set_source").set_value("server").run()
+    assert at.sidebar.multiselect(key="set_tools").value == list(backend.tool_names())  # a bigger model: all
+
+
+def test_plugins_can_be_switched_on_and_off(data_dir, monkeypatch):
+    model = scripted(monkeypatch, ["Fine.", "Still fine."])
+    at = app()
+    assert at.sidebar.multiselect(key="set_tools").value == ["ocr"]  # what the small bundled model gets by default
+    at.sidebar.multiselect(key="set_tools").set_value(["qr_make", "solve"]).run()
+    ask(at, "Which tools?")
+    assert '"name": "solve"' in model.prompts[0] and '"name": "qr_make"' in model.prompts[0]
+    assert '"name": "ocr"' not in model.prompts[0]
+    at.sidebar.multiselect(key="set_tools").set_value([]).run()
+    ask(at, "And now?")
+    assert "<|plugin|>" not in model.prompts[1]
+
+
+def test_a_model_that_cannot_load_gives_a_message_not_a_traceback(data_dir, monkeypatch):
+    def broken(settings):
+        raise ModelError("no checkpoint at /nowhere")
+
+    monkeypatch.setattr(backend, "model_loader", broken)
+    at = ask(app(), "Hello?")
+    assert not at.exception
+    assert any("could not be loaded: no checkpoint at /nowhere" in e.value for e in at.error)
+    assert stored(data_dir).list() == []  # nothing half-made is left behind
+    assert any(c.value == "Hello?" for c in at.main.code)  # the unsent question can be copied
+
+
+def test_a_local_path_without_a_checkpoint_is_explained(data_dir):
+    at = app()
+    at.sidebar.selectbox(key="set_source").set_value("local").run()
+    at.sidebar.text_input(key="set_model_path").input(str(data_dir / "missing")).run()
+    ask(at, "Hello?")
+    assert any("does not exist" in e.value for e in at.error)
+
+
+def test_an_unreachable_server_is_explained(data_dir):
+    at = app()
+    at.sidebar.selectbox(key="set_source").set_value("server").run()
+    at.sidebar.text_input(key="set_base_url").input("http://127.0.0.1:9").run()  # nothing listens on port 9
+    ask(at, "Hello?")
+    assert any("cannot reach http://127.0.0.1:9" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_regenerate_and_edit_answer_the_last_question_again(data_dir, monkeypatch):
+    scripted(monkeypatch, ["First try.", "Second try.", "About cats."])
+    at = ask(app(), "Tell me something")
+    at.main.button(key="regenerate").click().run()
+    assert "Second try." in texts(at) and "First try." not in texts(at)
+    at.main.button(key="edit").click().run()
+    at.main.text_area(key="edit_text").input("Tell me about cats").run()
+    at.main.button(key="edit_send").click().run()
+    assert texts(at)[:2] == ["Tell me about cats", "About cats."]
+    cid = stored(data_dir).list()[0].id
+    assert [d["text"] for _, d in stored(data_dir).events(cid) if d["type"] == "user"] == ["Tell me about cats"]
+
+
+def test_rename_export_and_delete(data_dir, monkeypatch):
+    scripted(monkeypatch, [CALL, "It is 385."])
+    at = ask(app(), "Squares")
+    at.sidebar.text_input(key="rename_title").input("Sum of squares")
+    at.sidebar.button(key="rename_submit").click().run()
+    conv = stored(data_dir).list()[0]
+    assert conv.title == "Sum of squares"
+    assert "Sum of squares" in [b.label for b in at.sidebar.button]
+    at.sidebar.button(key="delete").click().run()
+    at.sidebar.button(key="delete_yes").click().run()
+    assert stored(data_dir).list() == [] and not (data_dir / "conversations" / conv.id).exists()
+    assert at.main.button(key="example-0")
+
+
+def test_the_interface_speaks_chinese(data_dir, monkeypatch):
+    scripted(monkeypatch, ["你好！"])
+    at = app()
+    at.sidebar.segmented_control(key="set_language").set_value("zh").run()
+    assert "有什么可以帮你？" in " ".join(texts(at))
+    assert json.loads((data_dir / "ui.json").read_text())["language"] == "zh"
+    model = scripted(monkeypatch, ["你好！"])
+    ask(at, "你好")
+    assert "你是浦语" in model.prompts[0]  # the agent's system prompt follows the interface language

@@ -1,0 +1,115 @@
+"""The chat app end to end in a real headless Chromium: ask a question that makes the model run Python, watch the
+answer stream in with its tool step, attach an image and see the OCR tool read it, reload and find the
+conversation again. Screenshots go to out/tests/test_ui_e2e/ (or $PUYU_TEST_OUT/test_ui_e2e/).
+
+The model: PUYU_E2E_MODEL=scripted (the default) plays written replies through the real agent, tools and page
+(ui/backend.py's PUYU_FAKE_MODEL); PUYU_E2E_MODEL=bundled runs the bundled model instead, once it exists.
+Playwright drives Debian's /usr/bin/chromium; it never downloads a browser.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from ui_browser import CHROMIUM, CHROMIUM_ARGS, REPO, Chat, start_app, stop_app
+
+MODEL = os.environ.get("PUYU_E2E_MODEL", "scripted")
+OUT = Path(os.environ.get("PUYU_TEST_OUT", REPO / "out" / "tests")) / "test_ui_e2e"
+
+QUESTION = "Use Python to compute the sum of the squares of 1 to 10."
+IMAGE_QUESTION = "Read the text in this image with the ocr tool."
+SCRIPT = {"turns": [
+    [("I'll compute it with Python.<|action_start|><|interpreter|>\n```python\nsquares = [i * i for i in range(1, 11)]"
+     "\nprint(sum(squares))\n```<|action_end|>"),
+     "The sum of the squares of 1 to 10 is **385**, which matches $\\frac{n(n+1)(2n+1)}{6}$ for $n = 10$."],
+    [("Let me read it.<|action_start|><|plugin|>\n{\"name\": \"ocr\", \"parameters\": {\"image\": \"{file}\"}}"
+     "<|action_end|>"),
+     "The OCR tool found the text shown in the step above."],
+]}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
+    pytest.mark.skipif(shutil.which("tesseract") is None, reason="the OCR step needs tesseract-ocr"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
+
+
+def text_image(path: Path) -> Path:
+    img = Image.new("RGB", (900, 240), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=64)
+    draw.text((40, 30), "Hello puyu", fill="black", font=font)
+    draw.text((40, 130), "Invoice 2024-117", fill="black", font=font)
+    img.save(path)
+    return path
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    env = {}
+    if MODEL == "scripted":
+        script = tmp_path / "script.json"
+        script.write_text(json.dumps(SCRIPT), "utf-8")
+        env = {"PUYU_FAKE_MODEL": str(script), "PUYU_FAKE_MODEL_DELAY_S": "0.02"}
+    log = tmp_path / "streamlit.log"
+    proc, url = start_app(tmp_path / "data", env, log)
+    try:
+        yield url
+    finally:
+        stop_app(proc)
+        print(f"streamlit log: {log}")
+
+
+def test_chat_in_a_real_browser(app_url, tmp_path):
+    OUT.mkdir(parents=True, exist_ok=True)
+    image = text_image(tmp_path / "invoice.png")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        chat = Chat(page, OUT)
+        try:
+            page.goto(app_url)
+            page.wait_for_selector(Chat.INPUT, timeout=60_000)
+            chat.shot("01-welcome")
+
+            chat.ask(QUESTION)
+            # while it streams: a growing answer and, as it happens, the Python step
+            page.locator("[data-testid=stExpander]").filter(has_text="Python").first.wait_for(timeout=60_000)
+            chat.wait_idle()
+            assert "385" in chat.answers()
+            step = chat.step("Python")
+            sync_api.expect(step).to_contain_text("squares = [i * i for i in range(1, 11)]")
+            sync_api.expect(step).to_contain_text("385")
+            chat.shot("02-python-step")
+
+            chat.ask(IMAGE_QUESTION, [image])
+            chat.wait_idle()
+            page.locator("[data-testid=stChatMessage] img").first.wait_for()  # the attached image, as a thumbnail
+            step = chat.step("ocr")
+            sync_api.expect(step).to_contain_text("Invoice 2024-117", timeout=10_000)  # what tesseract read
+            chat.shot("03-ocr-step")
+
+            page.reload()  # the URL names the conversation, so it comes back
+            page.wait_for_selector(Chat.INPUT, timeout=60_000)
+            page.locator("[data-testid=stChatMessage]").filter(has_text="385").first.wait_for(timeout=30_000)
+            assert IMAGE_QUESTION in chat.answers()
+            chat.shot("04-after-reload")
+
+            page.goto(app_url)  # a fresh visit starts a new chat; the old one waits in the sidebar
+            page.wait_for_selector(Chat.INPUT, timeout=60_000)
+            page.locator("[data-testid=stSidebar] button").filter(has_text=QUESTION[:20]).click()
+            page.locator("[data-testid=stChatMessage]").filter(has_text="385").first.wait_for(timeout=30_000)
+            assert IMAGE_QUESTION in chat.answers()
+            chat.shot("05-from-sidebar")
+        except Exception:
+            chat.shot("failure")
+            raise
+        finally:
+            browser.close()
+    print(f"screenshots: {OUT}")

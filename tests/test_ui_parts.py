@@ -1,0 +1,184 @@
+"""The UI's pieces that need no page: texts, Markdown preparation, upload checks, exports, stopping, the
+scripted model."""
+from __future__ import annotations
+
+import json
+import re
+import string
+import threading
+from dataclasses import dataclass
+
+import pytest
+from fakes import ScriptedModel
+from PIL import Image
+
+from agent.agent import Agent
+from agent.messages import TokenEvent, ToolCall, ToolResult
+from agent.session import ChatSession
+from agent.store import Store
+from models.base import GenerationConfig, ModelError
+from puyu.settings import Settings
+from tools.base import Toolbox
+from ui import backend, history, uploads
+from ui.components import display_text, output_text, tool_label
+from ui.i18n import TEXTS, t
+from ui.turns import LiveTurn
+
+
+def fields(text: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+
+def test_both_languages_have_every_text_with_the_same_blanks():
+    assert TEXTS["en"].keys() == TEXTS["zh"].keys()
+    for key in TEXTS["en"]:
+        assert fields(TEXTS["en"][key]) == fields(TEXTS["zh"][key]), key
+    assert t("zh", "new_chat") == "新对话" and t("fr", "new_chat") == "New chat"
+
+
+def test_latex_delimiters_are_converted_outside_code_only():
+    text = "Area \\(\\pi r^2\\), and\n\\[E = mc^2\\]\n`\\(kept\\)`\n```\n\\[kept\\]\n```"
+    assert display_text(text) == "Area $\\pi r^2$, and\n$$E = mc^2$$\n`\\(kept\\)`\n```\n\\[kept\\]\n```"
+    assert display_text("```python\nx = '\\(y\\)'") == "```python\nx = '\\(y\\)'"  # an unclosed fence (streaming)
+
+
+def test_step_labels_and_outputs():
+    code = ToolCall("python", {"code": "\n\nimport math  # `why`\nprint(math.pi)"})
+    assert tool_label(code, "en") == "Python · `import math  # 'why'`"
+    assert tool_label(ToolCall("ocr", {"image": "/a/b/receipt.png"}), "en") == "ocr · `receipt.png`"
+    assert tool_label(ToolCall("ocr", {}), "en") == "ocr"
+    assert output_text(ToolResult("3.14\n[image: /w/fig.png]", images=["/w/fig.png"])) == "3.14"
+
+
+@dataclass
+class FakeUpload:
+    name: str
+    data: bytes
+
+    def getvalue(self) -> bytes:
+        return self.data
+
+
+def test_upload_checks_say_what_is_wrong():
+    assert uploads.check("a.exe", 10, "en").startswith("a.exe: this file type is not supported")
+    assert uploads.check("a.png", 0, "en") == "a.png is empty."
+    big = uploads.check("a.png", (uploads.MAX_IMAGE_MB + 1) * 2**20, "en")
+    assert big == f"a.png is {uploads.MAX_IMAGE_MB + 1:.1f} MB; images up to {uploads.MAX_IMAGE_MB} MB are accepted."
+    assert uploads.check("notes.PDF", 1000, "en") is None and uploads.check("x.jpg", 5, "zh") is None
+    many = [FakeUpload(f"{i}.txt", b"x") for i in range(uploads.MAX_FILES + 1)]
+    assert uploads.check_all(many, "en") == [t("en", "upload_count", limit=uploads.MAX_FILES)]
+
+
+def test_uploads_are_saved_announced_and_documents_indexed(tmp_path, monkeypatch):
+    settings = Settings(data_dir=str(tmp_path))
+    added = []
+    monkeypatch.setattr(backend, "add_document", lambda s, path: added.append(path.name) or
+                        type("R", (), {"chunks": 3})())
+    png = tmp_path / "src.png"
+    Image.new("RGB", (8, 8), "red").save(png)
+    got = uploads.receive([FakeUpload("../../photo.png", png.read_bytes()), FakeUpload("notes.md", b"# Hi\n")],
+                          settings, "c1", "en")
+    assert [p.split("/")[-1] for p in got.paths] == ["photo.png", "notes.md"]
+    assert all(p.startswith(str(tmp_path / "conversations" / "c1" / "uploads")) for p in got.paths)
+    entries = json.loads(got.messages[0].content)
+    assert got.messages[0].name == "file" and [e["path"] for e in entries] == got.paths
+    assert added == ["notes.md"] and got.notes == ["Added notes.md to the knowledge base “documents” (3 passages)."]
+    with pytest.raises(uploads.UploadError, match="not a valid image"):
+        uploads.receive([FakeUpload("fake.png", b"not an image")], settings, "c1", "en")
+
+
+def session(tmp_path, replies) -> ChatSession:
+    store = Store(tmp_path / "puyu.db")
+    return ChatSession(store, store.create().id, Agent(ScriptedModel(replies, chunk=2), Toolbox()))
+
+
+class Stop(BaseException):
+    """What Streamlit raises in the page's thread when the user presses Stop."""
+
+
+def test_stopping_a_turn_stores_it_as_far_as_it_got(tmp_path):
+    chat = session(tmp_path, ["A long answer that will be cut short."])
+    cancel, lock = threading.Event(), threading.Lock()
+    lock.acquire()
+    live = LiveTurn(chat.id, "q", [], [], chat.send("q", cancel=cancel), cancel, lock)
+    live.begin(lambda event: cancel.wait(5))  # the model is slow after its first token
+
+    ticks = []
+
+    def tick():  # the page waits and wakes up; on its second wake-up Streamlit stops it
+        ticks.append(1)
+        if len(ticks) == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        for _ in live.events(tick):
+            pass
+    live.finish()  # what the page's `finally` does: the agent is told to stop, winds down, and is stored
+    events = [d for _, d in chat.store.events(chat.id)]
+    assert events[-1] == {"type": "error", "message": "Stopped.", "recoverable": False}
+    assert "".join(d["text"] for d in events if d["type"] == "token") == "A "
+    assert not lock.locked()
+
+
+def test_a_failing_agent_reaches_the_page_as_an_exception(tmp_path):
+    def broken():
+        yield TokenEvent("x")
+        raise RuntimeError("bug")
+
+    live = LiveTurn("c", "q", [], [], broken(), threading.Event(), threading.Lock())
+    live.lock.acquire()
+    live.begin()
+    with pytest.raises(RuntimeError, match="bug"):
+        list(live.events(lambda: None))
+    live.finish()
+    assert not live.lock.locked()
+
+
+def test_exports_hold_questions_steps_and_answers(tmp_path):
+    call = "Computing.<|action_start|><|interpreter|>\n```python\nprint('```')\n```<|action_end|>"
+    chat = session(tmp_path, [call, "The answer is 42."])
+    chat.agent.toolbox.run = lambda c: ToolResult("```")  # an output with a fence in it
+    list(chat.send("What is it?"))
+    md = history.to_markdown(chat.store, chat.id)
+    assert md.startswith("# What is it?\n")
+    assert "## You\n\nWhat is it?" in md and "Computing." in md and "The answer is 42." in md
+    assert "````python\nprint('```')\n````" in md and "````text\n```\n````" in md
+    data = json.loads(history.to_json(chat.store, chat.id))
+    assert data["conversation"]["title"] == "What is it?"
+    assert data["events"][0]["type"] == "user" and data["messages"][0]["content"] == "What is it?"
+    turn = history.turns(chat.store, chat.id)[0]
+    assert [k for k, _ in history.answer_parts(turn)] == ["text", "call", "result", "text"]
+
+
+def test_the_scripted_model_plays_one_script_per_question_and_fills_in_files(tmp_path):
+    script = tmp_path / "s.json"
+    script.write_text(json.dumps({"turns": [["first {file}"], ["second", "after a tool"]], "delay_s": 0}))
+    model = backend.ScriptedTurns(str(script))
+    gen = GenerationConfig()
+    user = "<|im_start|>user\n"
+    files = '<|im_start|>user name=file\n[{"path": "/w/a.png", "size": "1K"}]<|im_end|>\n'
+    assert "".join(model.stream(user + "q<|im_end|>\n" + files, gen)) == "first /w/a.png"
+    two = user + "q<|im_end|>\n" + user + "q2<|im_end|>\n"
+    assert "".join(model.stream(two, gen)) == "second"
+    assert "".join(model.stream(two + "<|im_start|>environment name=<|interpreter|>\nok", gen)) == "after a tool"
+    assert "".join(model.stream(two + user, gen)) == "second"  # later questions replay the last script
+    script.write_text("not json")
+    with pytest.raises(ModelError, match="cannot read the scripted model"):
+        backend.ScriptedTurns(str(script))
+
+
+def test_attachment_paths_are_read_from_file_turns():
+    assert history.attachment_paths('[{"path": "/w/a.png", "size": "1K"}, {"path": "/w/b.md"}]') == \
+        ["/w/a.png", "/w/b.md"]
+    assert history.attachment_paths("The user uploaded /tmp/x/report.pdf.") == ["/tmp/x/report.pdf"]
+    assert history.attachment_paths("nothing here") == []
+
+
+def test_model_errors_while_loading_become_backend_errors(tmp_path, monkeypatch):
+    backend.reset()
+    monkeypatch.setattr(backend, "model_loader", lambda s: (_ for _ in ()).throw(ModelError("boom")))
+    with pytest.raises(backend.BackendError, match="boom"):
+        backend.runtime(Settings(data_dir=str(tmp_path)))
+    assert re.search("boom", str(pytest.raises(backend.BackendError, backend.model_name,
+                                               Settings(data_dir=str(tmp_path))).value))
+    backend.reset()

@@ -1,0 +1,89 @@
+"""Start the chat app (`streamlit run ui/app.py`) on a free port and drive it like a person, in Debian's
+headless Chromium: for the end-to-end test and bench/ui_latency.py."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path(os.environ.get("PUYU_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(data_dir: Path, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+    """`streamlit run ui/app.py` on a free port; returns the process and its URL once it answers."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.headless", "true", "--server.port",
+           str(port), "--browser.gatherUsageStats", "false"]
+    full_env = {**os.environ, "PUYU_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", **env}
+    proc = subprocess.Popen(cmd, cwd=REPO, env=full_env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"streamlit did not start within 90 s:\n{log.read_text()[-3000:]}")
+
+
+def stop_app(proc: subprocess.Popen, grace_s: float = 15.0) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+class Chat:
+    """The page, as a person uses it."""
+
+    INPUT = "[data-testid=stChatInput] textarea"
+
+    def __init__(self, page, shots: Path):
+        self.page, self.shots = page, shots
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+
+    def ask(self, text: str, files: list[Path] = ()) -> None:
+        if files:
+            self.page.set_input_files("[data-testid=stChatInput] input[type=file]", [str(f) for f in files])
+        self.page.fill(self.INPUT, text)
+        # the send button is enabled once the text is in and the attachments have uploaded
+        self.page.wait_for_selector("[data-testid=stChatInputSubmitButton]:not([disabled])", timeout=30_000)
+        self.page.press(self.INPUT, "Enter")
+
+    def wait_idle(self, timeout_ms: int = 120_000) -> None:
+        """The answer is done: the app stopped running and drew the last turn's buttons."""
+        self.page.wait_for_timeout(300)
+        self.page.wait_for_selector("[data-testid=stStatusWidget]", state="detached", timeout=timeout_ms)
+        self.page.get_by_role("button", name="Regenerate").wait_for(timeout=timeout_ms)
+
+    def step(self, tool: str):
+        """The last tool step of `tool`, opened."""
+        step = self.page.locator("[data-testid=stExpander]").filter(has_text=tool).last
+        step.locator("summary").click()
+        return step
+
+    def answers(self) -> str:
+        return " ".join(self.page.locator("[data-testid=stChatMessage]").all_inner_texts())

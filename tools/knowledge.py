@@ -1,0 +1,40 @@
+"""The `knowledge_search` tool: hybrid search over the user's knowledge bases, passages ready to cite."""
+from pathlib import Path
+
+from agentlego.types import Annotated, Info
+
+from tools.common import PuyuTool, ToolError
+from tools.rag.search import format_hits, search
+from tools.rag.store import KnowledgeBases, KnowledgeError
+
+MAX_K = 20
+
+
+class KnowledgeSearch(PuyuTool):
+    default_desc = ("Search the user's knowledge bases (their uploaded PDF, Word, Markdown, HTML and text files) "
+                    "and return the most relevant passages with file name, page and score. Cite passages in "
+                    "your answer as [file p.N]. Optional: kb (one knowledge base's name; default all), top_k "
+                    "(default 5).")
+    tool_name = "knowledge_search"
+
+    def __init__(self, kb_dir: str | Path, workdir: str | Path | None = None):
+        super().__init__(workdir)
+        self.kbs = KnowledgeBases(kb_dir)
+
+    def apply(
+        self,
+        query: Annotated[str, Info("What to look for, in English or Chinese.")],
+        kb: Annotated[str, Info("Name of one knowledge base to search; empty searches all of them.")] = "",
+        top_k: Annotated[int, Info(f"How many passages to return (1-{MAX_K}).")] = 5,
+    ) -> Annotated[str, Info("The passages, each headed by its citation")]:
+        if not query.strip():
+            raise ToolError("query is empty.")
+        if not 1 <= top_k <= MAX_K:
+            raise ToolError(f"top_k must be 1..{MAX_K}, got {top_k}.")
+        try:
+            bases = [self.kbs.get(kb)] if kb.strip() else [self.kbs.get(n) for n in self.kbs.names()]
+        except KnowledgeError as e:
+            raise ToolError(str(e)) from None
+        if not bases:
+            return "There are no knowledge bases yet: the user can create one and upload files to it."
+        return format_hits(query, search(bases, query, top_k))

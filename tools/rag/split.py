@@ -1,0 +1,45 @@
+"""Pages -> overlapping chunks, with separators that end sentences in Chinese as well as in English;
+chunks -> word tokens for BM25."""
+from __future__ import annotations
+
+import logging
+import re
+import string
+from dataclasses import dataclass
+
+import jieba
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from tools.rag.extract import Page
+
+CHUNK_CHARS = 500
+OVERLAP_CHARS = 80
+_WORD = re.compile(r"\w")
+_PUNCT = string.punctuation + "，。！？；：、（）《》“”‘’"
+jieba.setLogLevel(logging.WARNING)
+# Coarse to fine: paragraphs, lines, sentence ends (。！？ are Chinese full stops), clauses, words, characters.
+SEPARATORS = ["\n\n", "\n", "。", "！", "？", ". ", "! ", "? ", "；", "; ", "，", ", ", " ", ""]
+
+
+@dataclass
+class Chunk:
+    text: str
+    page: int | None
+    index: int  # position of the chunk in its file
+
+
+def split_pages(pages: list[Page], chunk_chars: int = CHUNK_CHARS, overlap: int = OVERLAP_CHARS) -> list[Chunk]:
+    """Each page is split on its own, so that every chunk has exactly one page to cite."""
+    splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_chars, chunk_overlap=overlap,
+                                              separators=SEPARATORS, keep_separator="end")
+    chunks: list[Chunk] = []
+    for page in pages:
+        for text in splitter.split_text(page.text):
+            if text.strip():
+                chunks.append(Chunk(text.strip(), page.number, len(chunks)))
+    return chunks
+
+
+def tokenize(text: str) -> list[str]:
+    """jieba splits Chinese into words and leaves English words whole; punctuation is dropped ("12%" -> "12")."""
+    return [t.strip(_PUNCT) for t in jieba.lcut_for_search(text.lower()) if _WORD.search(t)]

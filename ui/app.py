@@ -1,0 +1,218 @@
+"""puyu's chat page: `puyu ui`, or `streamlit run ui/app.py`.
+
+The page only draws and keeps session state. Questions become turns (ui/turns.py) on a `Chat` (ui/backend.py);
+the Events that come back are drawn by ui/components.py. Each run draws the sidebar and the stored conversation,
+then the new turn as it streams (when the user asked something), and then reruns to show the stored state.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+RUN_STARTED = time.time()
+ROOT = str(Path(__file__).resolve().parents[1])
+if ROOT not in sys.path:  # `streamlit run ui/app.py` puts ui/ on sys.path, not the repo
+    sys.path.insert(0, ROOT)
+
+import streamlit as st
+
+from ui import backend, components, history, sidebar, turns, uploads
+from ui.i18n import t
+
+CSS = """<style>
+.st-key-conversation_list button {justify-content: flex-start; text-align: left}
+.st-key-conversation_list button p {overflow: hidden; text-overflow: ellipsis; white-space: nowrap}
+.st-key-turn_actions {padding-left: 3rem; margin-top: -0.75rem}
+.st-key-turn_actions button, .st-key-stop button {color: #888}
+.st-key-stop {padding-left: 3rem; margin-top: -0.75rem}
+</style>"""  # our own static CSS; model text is never rendered as HTML
+
+ss = st.session_state
+st.set_page_config(page_title="puyu", page_icon=":material/forum:", layout="centered",
+                   initial_sidebar_state="expanded")
+st.html(CSS)
+
+
+def init_state() -> None:
+    if "base" in ss:
+        return
+    ss.base = backend.base_settings()
+    locale = (st.context.locale or "").lower()
+    ss.lang = backend.load_prefs(ss.base).get("language") or ("zh" if locale.startswith("zh") else ss.base.language)
+    store = backend.store(ss.base)
+    linked = store.get(st.query_params.get("c", ""))  # a reload keeps the conversation that was open
+    recent = store.list()
+    ss.cid = linked.id if linked else None
+    ss.editing = False
+    ss.settings = backend.conversation_settings(ss.base, linked or (recent[0] if recent else None))
+
+
+def sync_url() -> None:
+    if ss.cid and st.query_params.get("c") != ss.cid:
+        st.query_params["c"] = ss.cid
+    elif not ss.cid and "c" in st.query_params:
+        del st.query_params["c"]
+
+
+# ---- callbacks ---------------------------------------------------------------------------------------------
+
+def on_regenerate() -> None:
+    ss.pending = {"kind": "regenerate"}
+
+
+def on_edit(editing: bool) -> None:
+    ss.editing = editing
+
+
+def on_edit_send() -> None:
+    ss.editing = False
+    if str(ss.get("edit_text", "")).strip():
+        ss.pending = {"kind": "edit", "text": ss.edit_text.strip()}
+
+
+def on_example(text: str) -> None:
+    ss.pending = {"kind": "send", "text": text, "files": []}
+
+
+def chosen_action(prompt) -> dict | None:
+    """What the user asked for in this run: a button's pending action, or what was typed in the chat input."""
+    action = ss.pop("pending", None)
+    if action is None and prompt is not None:
+        action = {"kind": "send", "text": (prompt.text or "").strip(), "files": list(prompt.files or [])}
+    if action and action["kind"] == "send" and not action["text"] and not action["files"]:
+        return None
+    return action
+
+
+def start(action: dict, lang: str, top) -> turns.LiveTurn | list[str]:
+    settings = ss.settings.replace(language=lang)
+    try:
+        with top, st.spinner(t(lang, "loading_model")):
+            backend.runtime(settings)
+        with top, st.spinner(t(lang, "reading_files"), show_time=True) if action.get("files") else nullcontext():
+            live = turns.start(action, settings, ss.cid, lang)
+    except backend.BackendError as e:
+        return [t(lang, "model_failed", error=e), t(lang, "model_hint")]
+    except turns.Refused as e:
+        return e.problems
+    ss.cid = live.conversation_id
+    return live
+
+
+# ---- drawing -----------------------------------------------------------------------------------------------
+
+def bubble(role: str, replaces: bool = False):
+    """A chat message whose content is one block. Streamlit keeps a previous run's elements on screen until it
+    draws over them; a bubble drawn where an older one was starts with a placeholder that wipes the old block,
+    so the old answer does not linger under the new one while it streams."""
+    message = st.chat_message(role)
+    if replaces:
+        message.empty()
+    return message.container()
+
+
+def draw_welcome(lang: str) -> None:
+    with st.container(key="welcome"):
+        st.markdown(f"## {t(lang, 'welcome')}")
+        st.caption(t(lang, "welcome_body"))
+        for i, key in enumerate(("example_1", "example_2", "example_3")):
+            st.button(t(lang, key), key=f"example-{i}", icon=":material/arrow_outward:", on_click=on_example,
+                      args=(t(lang, key),))
+
+
+def stored_turns(busy: bool) -> list[history.Turn]:
+    """The conversation as stored, read before a new answer starts writing into it."""
+    if not ss.cid:
+        return []
+    if not busy:
+        backend.wait_idle(ss.cid)  # an answer interrupted by this run may still be storing its last events
+    return history.turns(backend.store(ss.base), ss.cid)
+
+
+def draw_history(shown: list[history.Turn], lang: str, busy: bool) -> None:
+    if not shown and not busy:
+        draw_welcome(lang)
+    for i, turn in enumerate(shown):
+        editing = i == len(shown) - 1 and ss.editing and not busy
+        with bubble("user"):
+            if editing:
+                st.text_area(t(lang, "edit"), value=turn.text, key="edit_text", label_visibility="collapsed")
+                with st.container(horizontal=True):
+                    st.button(t(lang, "send"), type="primary", icon=":material/send:", on_click=on_edit_send,
+                              key="edit_send")
+                    st.button(t(lang, "cancel"), on_click=on_edit, args=(False,), key="edit_cancel")
+            else:
+                components.user_turn(turn.text, turn.attachments, lang)
+        with bubble("assistant"):
+            view = components.TurnView(lang)
+            for event in turn.events:
+                view.add(event)
+            view.close()
+    if shown and not busy and not ss.editing:
+        with st.container(horizontal=True, key="turn_actions", gap="small"):
+            st.button(t(lang, "regenerate"), icon=":material/refresh:", type="tertiary", on_click=on_regenerate,
+                      key="regenerate")
+            st.button(t(lang, "edit"), icon=":material/edit:", type="tertiary", on_click=on_edit, args=(True,),
+                      key="edit")
+
+
+def draw_live(live: turns.LiveTurn, lang: str) -> bool:
+    """Stream the new turn; False if it broke (the error stays on screen instead of a rerun)."""
+    with bubble("user", live.replaces):
+        components.user_turn(live.question, live.attachments, lang)
+    answer = bubble("assistant", live.replaces)
+    # Drawn over the old turn's buttons. Clicking it reruns the page, which interrupts this run; `finish` then
+    # stops the agent and the rerun shows the stored, stopped turn.
+    st.empty().button(t(lang, "stop"), icon=":material/stop_circle:", type="tertiary", key="stop")
+    with answer:
+        for note in live.notes:
+            st.caption(":material/library_add: " + note)
+        view = components.TurnView(lang, live=True)
+        try:
+            for event in live.events(tick=view.waiting):
+                view.add(event)
+        except Exception as e:  # noqa: BLE001 - a bug, not the model (that ends in an ErrorEvent): say it plainly
+            backend.log.exception("the turn failed")
+            view.close()
+            st.error(t(lang, "turn_failed", error=f"{type(e).__name__}: {e}"), icon=":material/error:")
+            return False
+        view.close()
+    return True
+
+
+def draw_problems(problems: list[str], action: dict | None, lang: str) -> None:
+    for problem in problems:
+        st.error(problem, icon=":material/error:")
+    if problems and action and action.get("text"):  # the chat input is empty again: keep the question at hand
+        st.caption(t(lang, "unsent"))
+        st.code(action["text"], language=None, wrap_lines=True)
+
+
+backend.warm_up()
+init_state()
+lang = ss.lang
+prompt = st.chat_input(t(lang, "placeholder"), key="prompt", accept_file="multiple", file_type=uploads.ACCEPTED,
+                       max_upload_size=uploads.MAX_UPLOAD_MB, submit_mode="disable")
+top = st.empty()  # the model-loading spinner goes here, so that it never moves the conversation below
+action = chosen_action(prompt)
+started = start(action, lang, top) if action else []
+live = started if isinstance(started, turns.LiveTurn) else None
+done = False
+try:
+    shown = stored_turns(busy=live is not None)
+    if live is not None:  # the model starts now and works while the page is drawn
+        live.begin(backend.timing_hook(live.conversation_id, RUN_STARTED))
+    sidebar.draw(lang)
+    sync_url()
+    draw_history(shown, lang, busy=live is not None)
+    if live is None:
+        draw_problems(started, action, lang)
+    else:
+        done = draw_live(live, lang)
+finally:
+    if live is not None:
+        live.finish()  # also when the run was interrupted: the agent stops and the turn is stored
+if done:
+    st.rerun()  # show the stored turn, its buttons and the conversation's new title in the sidebar

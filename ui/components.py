@@ -1,0 +1,232 @@
+"""How agent events look on the page. `TurnView` draws one assistant turn from its events, the same way whether
+they stream in live or are replayed from the store, so a reloaded conversation looks as it did.
+
+Model and tool text only reach the page through `st.markdown` (which never renders raw HTML unless told to, and
+is never told to here), `st.code` and `st.json`.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from agent.messages import (
+    ErrorEvent,
+    Event,
+    FinalEvent,
+    TokenEvent,
+    ToolCall,
+    ToolCallEvent,
+    ToolResult,
+    ToolResultEvent,
+)
+from ui.i18n import t
+
+STOPPED = "Stopped."
+"""The message of the ErrorEvent the agent ends a cancelled turn with."""
+REDRAW_S = 0.03
+"""Streaming text is redrawn at most this often (the first token always at once): each redraw is a websocket
+message, and a page that redraws every token of a fast model falls behind."""
+CURSOR = " ▌"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}
+
+_CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.DOTALL)
+_DISPLAY_MATH = re.compile(r"\\\[(.+?)\\\]", re.DOTALL)
+_INLINE_MATH = re.compile(r"\\\((.+?)\\\)", re.DOTALL)
+_REF_LINE = re.compile(r"^\[(?:image|file): [^\]]+\]$", re.MULTILINE)
+
+
+def display_text(text: str) -> str:
+    """Model Markdown as Streamlit should draw it: `\\(x\\)` and `\\[x\\]` (what models often write) become `$x$`
+    and `$$x$$` (what Streamlit's KaTeX reads), except inside code."""
+    out, last = [], 0
+    for m in _CODE.finditer(text):
+        out += [_math(text[last:m.start()]), m.group(0)]
+        last = m.end()
+    out.append(_math(text[last:]))
+    return "".join(out)
+
+
+def _math(s: str) -> str:
+    s = _DISPLAY_MATH.sub(lambda m: f"$${m.group(1)}$$", s)
+    return _INLINE_MATH.sub(lambda m: f"${m.group(1)}$", s)
+
+
+def tool_label(call: ToolCall, lang: str) -> str:
+    """A step's title: the tool and what it was given (the code's first line, or the first argument), so that a
+    collapsed step still says what it did."""
+    name = t(lang, "python") if call.is_interpreter else call.name
+    if call.is_interpreter:
+        hint = next((ln.strip() for ln in str(call.arguments.get("code", "")).splitlines() if ln.strip()), "")
+    else:
+        first = next((v for v in call.arguments.values() if isinstance(v, (str, int, float))), "")
+        hint = Path(first).name if isinstance(first, str) and "/" in first else str(first)
+    hint = hint.replace("`", "'")
+    return f"{name} · `{hint[:60]}{'…' if len(hint) > 60 else ''}`" if hint else name
+
+
+def output_text(result: ToolResult) -> str:
+    """The tool's text without the `[image: path]` lines the toolbox adds: those images are drawn instead."""
+    return _REF_LINE.sub("", result.text).strip()
+
+
+class TurnView:
+    """Draws one assistant turn into the current container, event by event."""
+
+    def __init__(self, lang: str, live: bool = False):
+        self.lang = lang
+        self.live = live
+        self._text = ""
+        self._slot: Any = None
+        self._drawn_at = 0.0
+        self._steps: dict[str, tuple[str, Any, float]] = {}
+        """Steps whose result has not come yet: call id -> (label, status container, start time)."""
+        if live:
+            self.waiting()  # the cursor shows at once that an answer is on its way
+
+    def waiting(self) -> None:
+        """Nothing new from the agent for a moment: show that it is still at work (the running step's time, or
+        the cursor). Drawing also gives Streamlit the chance to interrupt the run when the user pressed Stop."""
+        if self._steps:
+            label, step, started = list(self._steps.values())[-1]
+            running = t(self.lang, "step_running", tool=label)
+            step.update(label=f"{running} {time.monotonic() - started:.0f} s")
+            return
+        if self._slot is None:
+            self._slot = st.empty()
+        self._slot.markdown(display_text(self._text) + CURSOR)
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, TokenEvent):
+            self._token(event.text)
+        elif isinstance(event, FinalEvent):
+            self._final(event.text)
+        elif isinstance(event, ToolCallEvent):
+            self._end_text()
+            self._call(event.call)
+        elif isinstance(event, ToolResultEvent):
+            self._result(event.call, event.result)
+        elif isinstance(event, ErrorEvent):
+            self._end_text()
+            self._error(event)
+
+    def close(self) -> None:
+        """The turn is over: draw the last text without the cursor and mark steps that never finished."""
+        self._end_text()
+        for label, step, _ in self._steps.values():
+            step.update(label=t(self.lang, "step_stopped", tool=label), state="error", expanded=False)
+        self._steps.clear()
+
+    # ---- text --------------------------------------------------------------------------------------------
+    def _token(self, text: str) -> None:
+        self._text += text
+        if self._slot is None:
+            self._slot = st.empty()
+        now = time.monotonic()
+        if not self.live:
+            return
+        if now - self._drawn_at >= REDRAW_S or not self._drawn_at:
+            self._slot.markdown(display_text(self._text) + CURSOR)
+            self._drawn_at = now
+
+    def _final(self, text: str) -> None:
+        if self._slot is None:
+            self._slot = st.empty()
+        self._text = text
+        self._end_text()
+
+    def _end_text(self) -> None:
+        if self._slot is not None:
+            if self._text.strip():
+                self._slot.markdown(display_text(self._text))
+            else:
+                self._slot.empty()
+        self._slot, self._text, self._drawn_at = None, "", 0.0
+
+    # ---- tool steps ------------------------------------------------------------------------------------
+    def _call(self, call: ToolCall) -> None:
+        step = st.status(t(self.lang, "step_running", tool=tool_label(call, self.lang)), state="running",
+                         expanded=self.live)
+        with step:
+            if call.is_interpreter:
+                st.code(str(call.arguments.get("code", "")), language="python")
+            else:
+                st.caption(t(self.lang, "arguments"))
+                st.code(json.dumps(call.arguments, ensure_ascii=False, indent=2), language="json", wrap_lines=True)
+        self._steps[call.id] = (tool_label(call, self.lang), step, time.monotonic())
+
+    def _result(self, call: ToolCall, result: ToolResult) -> None:
+        if call.id not in self._steps:  # a result whose call was not seen (should not happen): still show it
+            self._call(call)
+        label, step, _ = self._steps.pop(call.id)
+        text = output_text(result)
+        with step:
+            st.caption(t(self.lang, "output") if result.ok else t(self.lang, "error"))
+            _tool_output(text or t(self.lang, "no_output"))
+        step.update(label=t(self.lang, "step_done" if result.ok else "step_failed", tool=label),
+                    state="complete" if result.ok else "error", expanded=not result.ok and self.live)
+        for path in result.images:
+            show_image(path, self.lang)
+        for i, path in enumerate(result.files):
+            if Path(path).suffix.lower() in IMAGE_SUFFIXES and path not in result.images:
+                show_image(path, self.lang)
+            else:
+                download(path, self.lang, key=f"dl-{call.id}-{i}")
+
+    # ---- errors ------------------------------------------------------------------------------------------
+    def _error(self, event: ErrorEvent) -> None:
+        if event.recoverable:
+            st.caption(":material/replay: " + t(self.lang, "retry", message=event.message))
+        elif event.message == STOPPED:
+            st.caption(":material/stop_circle: " + t(self.lang, "stopped"))
+        else:
+            st.error(event.message, icon=":material/error:")
+
+
+def _tool_output(text: str) -> None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    structured = isinstance(data, (dict, list))
+    if structured:
+        text = json.dumps(data, ensure_ascii=False, indent=2)
+    st.code(text, language="json" if structured else "text", height=_height(text), wrap_lines=True)
+
+
+def _height(text: str) -> int | str:
+    return 320 if text.count("\n") > 14 else "content"
+
+
+def show_image(path: str, lang: str, width: int | str = "content") -> None:
+    if Path(path).is_file():
+        st.image(path, width=width)
+    else:
+        st.caption(t(lang, "missing_file", name=Path(path).name))
+
+
+def download(path: str, lang: str, key: str) -> None:
+    p = Path(path)
+    if not p.is_file():
+        st.caption(t(lang, "missing_file", name=p.name))
+        return
+    st.download_button(t(lang, "download", name=p.name), p.read_bytes(), file_name=p.name, key=key,
+                       on_click="ignore", icon=":material/download:", type="tertiary")
+
+
+def user_turn(text: str, attachments: Iterable[str], lang: str) -> None:
+    """The question, with thumbnails of attached images and the names of other files."""
+    attachments = list(attachments)
+    if text:
+        st.markdown(display_text(text))
+    images = [a for a in attachments if Path(a).suffix.lower() in IMAGE_SUFFIXES]
+    others = [Path(a).name for a in attachments if a not in images]
+    for path in images:
+        show_image(path, lang, width=240)
+    if others:
+        st.caption(":material/attach_file: " + t(lang, "attached", names=", ".join(others)))

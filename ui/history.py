@@ -1,0 +1,121 @@
+"""A stored conversation as the page and the exports see it: turns of (question, attachments, events)."""
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.messages import ErrorEvent, Event, FinalEvent, TokenEvent, ToolCallEvent, ToolResultEvent
+from agent.store import Store, agent_event
+from ui.components import output_text
+from ui.i18n import t
+
+_PATH = re.compile(r"(?:^|[\s:'\"(])(/[^\s'\"()]+\.[A-Za-z0-9]{1,5})\b")
+
+
+@dataclass
+class Turn:
+    index: int
+    text: str
+    attachments: list[str] = field(default_factory=list)
+    """Paths of the files uploaded with the question."""
+    events: list[Event] = field(default_factory=list)
+
+
+def attachment_paths(content: str) -> list[str]:
+    """The files a `user name=file` message announces: InternLM2's JSON `[{"path", "size"}]` (or one such
+    object), else the absolute paths in its text."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        data = None
+    items = data if isinstance(data, list) else [data]
+    paths = [d["path"] for d in items if isinstance(d, dict) and isinstance(d.get("path"), str)]
+    return paths or [m.group(1) for m in _PATH.finditer(content)]
+
+
+def turns(store: Store, conversation_id: str) -> list[Turn]:
+    out: list[Turn] = []
+    for index, data in store.events(conversation_id):
+        if data.get("type") == "user":
+            paths = [p for c in data.get("files", []) for p in attachment_paths(c)]
+            out.append(Turn(index, data.get("text", ""), paths))
+        elif out:
+            event = agent_event(data)
+            if event is not None:
+                out[-1].events.append(event)
+    return out
+
+
+def answer_parts(turn: Turn) -> list[tuple[str, object]]:
+    """The turn as ("text", str) / ("call", ToolCall) / ("result", ToolResult) / ("error", ErrorEvent) parts:
+    streamed text is joined, and a final answer replaces the text streamed for it."""
+    parts: list[tuple[str, object]] = []
+    text = ""
+
+    def flush():
+        nonlocal text
+        if text.strip():
+            parts.append(("text", text.strip()))
+        text = ""
+
+    for e in turn.events:
+        if isinstance(e, TokenEvent):
+            text += e.text
+        elif isinstance(e, FinalEvent):
+            text = e.text
+            flush()
+        else:
+            flush()
+            if isinstance(e, ToolCallEvent):
+                parts.append(("call", e.call))
+            elif isinstance(e, ToolResultEvent):
+                parts.append(("result", e.result))
+            elif isinstance(e, ErrorEvent):
+                parts.append(("error", e))
+    flush()
+    return parts
+
+
+def to_markdown(store: Store, conversation_id: str, lang: str = "en") -> str:
+    """The conversation as a Markdown document: questions, tool steps (code and output) and answers."""
+    conv = store.get(conversation_id)
+    lines = [f"# {conv.title}", "", f"_{t(lang, 'export_heading', date=time.strftime('%Y-%m-%d %H:%M'))}_", ""]
+    for turn in turns(store, conversation_id):
+        lines += [f"## {t(lang, 'you')}", "", turn.text, ""]
+        lines += [f"- {t(lang, 'attached', names=Path(p).name)}" for p in turn.attachments]
+        lines += [f"## {t(lang, 'assistant')}", ""]
+        for kind, value in answer_parts(turn):
+            if kind == "text":
+                lines += [value, ""]
+            elif kind == "call":
+                if value.is_interpreter:
+                    lines += [f"**{t(lang, 'python')}**", "", *fence(str(value.arguments.get("code", "")), "python"), ""]
+                else:
+                    args = json.dumps(value.arguments, ensure_ascii=False, indent=2)
+                    lines += [f"**{value.name}**", "", *fence(args, "json"), ""]
+            elif kind == "result":
+                head = t(lang, "output") if value.ok else t(lang, "error")
+                body = output_text(value) or t(lang, "no_output")
+                lines += [f"<details><summary>{head}</summary>", "", *fence(body, "text"), "", "</details>", ""]
+                lines += [f"![{Path(p).name}]({p})" for p in value.images] + [""] * bool(value.images)
+            elif kind == "error":
+                lines += [f"> {value.message}", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def fence(body: str, lang: str) -> list[str]:
+    """A fenced block that the body's own backticks cannot close."""
+    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`+", body)), default=0) + 1)
+    return [ticks + lang, body, ticks]
+
+
+def to_json(store: Store, conversation_id: str) -> str:
+    """Everything stored about the conversation: its record, the model's messages and the shown events."""
+    conv = store.get(conversation_id)
+    data = {"conversation": conv.__dict__,
+            "messages": [m.to_dict() for m in store.messages(conversation_id)],
+            "events": [{"turn": i, **d} for i, d in store.events(conversation_id)]}
+    return json.dumps(data, ensure_ascii=False, indent=2)
