@@ -5,6 +5,7 @@ import dataclasses
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
 import typing
@@ -215,10 +216,17 @@ def test_two_process_ddp_run(tmp_path):
     args = tiny_run_args(tmp_path, max_steps=2, eval_every=0, save_every=0)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                           "-m", "training.pretrain", *args], check=False, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    # Own session, so that a timeout kills torchrun's workers too instead of leaving them waiting on gloo.
+    proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                             "-m", "training.pretrain", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, stderr = proc.communicate(timeout=280)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    assert proc.returncode == 0, stderr[-3000:]
     log = json.loads((tmp_path / "run" / "log.json").read_text())
     assert log["info"]["world"] == 2 and log["info"]["steps_done"] == 2
     assert (tmp_path / "run" / "checkpoint" / "state.pt").exists()
@@ -267,6 +275,13 @@ def test_steps_are_sized_to_the_time_budget(tmp_path):
     """max_steps 0 + max_minutes: after warm-up the schedule is fixed to what fits, and the run ends on it."""
     main(tiny_run_args(tmp_path, max_steps=0, max_minutes=0.12, warmup_steps=2, eval_every=0, save_every=0))
     log = json.loads((tmp_path / "run" / "log.json").read_text())
-    assert log["info"]["max_steps"] > 10 and log["info"]["stop"] in ("max_steps", "max_minutes")
-    assert log["info"]["minutes"] <= 0.12 + 0.1  # export and the last step may run a little over
-    assert log["train"][-1]["lr"] < 0.01 * 0.8  # it got into the decay
+    info = log["info"]
+    if info["max_steps"] is None:  # a machine so busy that loading alone used the budget: it must still end cleanly
+        assert info["stop"] == "max_minutes" and info["steps_done"] <= 2
+        return
+    assert info["max_steps"] > 2, "the schedule should be sized after the 2 warm-up steps"
+    assert info["steps_done"] == info["max_steps"] or info["stop"] == "max_minutes"
+    if info["stop"] == "max_steps":
+        assert log["train"][-1]["lr"] < 0.01 * 0.3  # the cosine got (nearly) to its floor, 0.001
+    # Without the budget, max_steps 0 would never end; a loaded machine may overrun the final eval and export.
+    assert info["minutes"] < 1.0

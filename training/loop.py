@@ -278,7 +278,7 @@ def fit(args: TrainArgs, model: torch.nn.Module, data: Data, dist: Dist, pad_id:
     took = {"step": 0.0, "eval": 0.0, "save": 0.0}
     bar = tqdm(total=schedule.total, initial=step, disable=not (args.progress and dist.main), unit="step",
                dynamic_ncols=True)
-    first_step, loop_start, stop_reason = step, time.monotonic(), None
+    first_step, stop_reason = step, None
     sized_by_time = args.epochs <= 0 and args.max_steps == 0
 
     def last_step() -> float:
@@ -335,14 +335,15 @@ def fit(args: TrainArgs, model: torch.nn.Module, data: Data, dist: Dist, pad_id:
         bar.update(1)
         if sized_by_time and step >= max(1, args.warmup_steps) and (
                 schedule.total is None or step % args.log_every == 0):
-            # Fix the schedule's length once warm-up shows the step time; later, shorten it if steps slow down
-            # (a shared machine), so the decay still finishes inside the budget.
-            now, recent = time.monotonic(), metrics.train[-min(args.log_every, step - first_step):]
-            per_step = (now - loop_start) / (step - first_step) if schedule.total is None else (
-                sum(e["seconds"] for e in recent) / len(recent))
+            # Fit the schedule's length to the time left, from the mean time of the last 100 steps (warm-up at
+            # first), and refit it as a shared machine gets busier or quieter, so the decay ends on time. Shrinking
+            # only would ratchet down on every passing slowdown (a 28-minute run used only 22).
+            recent = metrics.train[-min(100, step - first_step):]
+            per_step = sum(e["seconds"] for e in recent) / len(recent)
+            now = time.monotonic()
             fits = int(dist.sum(_steps_that_fit(args, data, dist, step, per_step, deadline - now, margin)
-                            if dist.main else 0))
-            if schedule.total is None or fits < schedule.total:
+                                if dist.main else 0))
+            if schedule.total is None or abs(fits - schedule.total) > 0.02 * schedule.total:
                 schedule.total = metrics.info["max_steps"] = bar.total = fits
         if step % args.log_every == 0 or step == last_step():
             bar.set_postfix(loss=f"{entry['loss']:.3f}", lr=f"{lr:.2e}",

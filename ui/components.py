@@ -95,7 +95,8 @@ class TurnView:
         if self._steps:
             label, step, started = list(self._steps.values())[-1]
             running = t(self.lang, "step_running", tool=label)
-            step.update(label=f"{running} {time.monotonic() - started:.0f} s")
+            # the same state and expansion as when it was opened: an update without them would close it
+            step.update(label=f"{running} {time.monotonic() - started:.0f} s", state="running", expanded=True)
             return
         if self._slot is None:
             self._slot = st.empty()
