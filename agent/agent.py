@@ -57,14 +57,13 @@ class Agent:
         failed_calls: set[str] = set()
         for _ in range(self.config.max_steps):
             try:
-                text = yield from self._generate(messages, cancel)
+                text, parsed = yield from self._generate(messages, cancel)
             except ModelError as e:
                 yield ErrorEvent(f"The model failed: {e}")
                 return
             if cancel.is_set():
                 yield ErrorEvent("Stopped.")
                 return
-            parsed = self.protocol.parse(text)
             if parsed.call is None and parsed.error is None:
                 messages.append(Message("assistant", parsed.text))
                 yield FinalEvent(parsed.text)
@@ -91,9 +90,12 @@ class Agent:
         yield ErrorEvent(f"No answer within {self.config.max_steps} steps; ask again or raise max_steps.")
 
     def _generate(self, messages: list[Message], cancel: threading.Event):
-        """Stream one model reply, yielding the user-visible part as TokenEvents; return the whole text."""
+        """Stream one model reply, yielding the user-visible part as TokenEvents; return its text and how it
+        reads (a reply, a call, or a malformed call)."""
         gen = GenerationConfig(**{**self.config.gen.__dict__,
                                   "stop": list(dict.fromkeys(self.config.gen.stop + self.protocol.stop))})
+        if getattr(self.protocol, "native_tools", False):
+            return (yield from self._generate_native(messages, gen, cancel))
         text, shown = "", 0
         for delta in self.model.stream(self.prompt(messages), gen):
             text += delta
@@ -103,7 +105,25 @@ class Agent:
                 shown = visible
             if cancel.is_set():
                 break
-        return text
+        return text, self.protocol.parse(text)
+
+    def _generate_native(self, messages: list[Message], gen: GenerationConfig, cancel: threading.Event):
+        """The OpenAI tool_calls path: the backend's chat() yields text, then finished calls (the first one counts)."""
+        if not hasattr(self.model, "chat"):
+            raise ModelError(f"the {self.protocol.__class__.__name__} needs a backend with chat() (use --backend openai)")
+        tools = self.protocol.tools(self.toolbox.schemas(), self.toolbox.interpreter is not None)
+        text, call = "", None
+        for item in self.model.chat(self.protocol.chat_messages(messages), tools, gen):
+            if isinstance(item, str):
+                text += item
+                yield TokenEvent(item)
+            elif call is None:
+                call = item
+            if cancel.is_set():
+                break
+        if call is None:
+            return text, self.protocol.parse(text)
+        return text, self.protocol.read_call(text, call.name, call.arguments, call.id)
 
     def _run_tool(self, call: ToolCall, failed_calls: set[str], cancel: threading.Event) -> ToolResult:
         if _key(call) in failed_calls:

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 from agent.agent import Agent, AgentConfig
-from agent.protocols import InternLM2Protocol, ReActProtocol
+from agent.protocols import InternLM2Protocol, OpenAIToolsProtocol, ReActProtocol
 from agent.session import ChatSession
 from agent.store import Store
 from models.base import ChatModel, GenerationConfig, ModelError
@@ -114,6 +114,8 @@ class Runtime:
         settings = settings or self.settings
         if settings.protocol == "react":
             protocol = ReActProtocol(settings.language)
+        elif settings.protocol == "openai":
+            protocol = OpenAIToolsProtocol(settings.language, system=settings.system_prompt)
         else:
             protocol = InternLM2Protocol(settings.language, meta=settings.system_prompt)
         gen = GenerationConfig(max_new_tokens=settings.max_new_tokens, temperature=settings.temperature,

@@ -34,7 +34,8 @@ class Settings:
     device: str = "auto"
     """auto, cpu or cuda."""
     protocol: str = "internlm2"
-    """internlm2 (native tool tokens) or react (Thought/Action text, for other models)."""
+    """internlm2 (native tool tokens), react (Thought/Action text, for other models) or openai (the server's
+    own `tools` / `tool_calls` on /v1/chat/completions; needs --base-url)."""
     language: str = "en"
     """en or zh: the system prompts' and the UI's language."""
     system_prompt: str | None = None
@@ -55,8 +56,8 @@ class Settings:
     def __post_init__(self):
         if self.base_url and self.backend == "transformers":
             self.backend = "openai"
-        if self.protocol not in ("internlm2", "react"):
-            raise ValueError("protocol must be internlm2 or react")
+        if self.protocol not in ("internlm2", "react", "openai"):
+            raise ValueError("protocol must be internlm2, react or openai")
         if self.language not in ("en", "zh"):
             raise ValueError("language must be en or zh")
         if self.tools == ["none"]:
