@@ -215,3 +215,19 @@ def test_the_interface_speaks_chinese(data_dir, monkeypatch):
     model = scripted(monkeypatch, ["你好！"])
     ask(at, "你好")
     assert "你是浦语" in model.prompts[0]  # the agent's system prompt follows the interface language
+
+
+def test_a_turn_stopped_during_a_tool_call_is_redrawn_as_stopped(data_dir):
+    from agent.messages import ErrorEvent, ToolCall, ToolCallEvent
+
+    store = stored(data_dir)
+    cid = store.create("Stopped one").id
+    store.add_event(cid, 0, {"type": "user", "text": "Loop forever", "files": []})
+    store.add_event(cid, 0, ToolCallEvent(ToolCall("python", {"code": "while True: pass"})))
+    store.add_event(cid, 0, ErrorEvent("Stopped."))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["c"] = cid
+    at.run()
+    [step] = at.main.status
+    assert (step.label, step.state) == ("Python · `while True: pass` (stopped)", "error")
+    assert any(c.value.endswith("Stopped.") for c in at.main.caption)

@@ -182,3 +182,18 @@ def test_model_errors_while_loading_become_backend_errors(tmp_path, monkeypatch)
     assert re.search("boom", str(pytest.raises(backend.BackendError, backend.model_name,
                                                Settings(data_dir=str(tmp_path))).value))
     backend.reset()
+
+
+def test_puyu_ui_hands_its_settings_to_the_app(tmp_path, monkeypatch):
+    from ui import launch
+
+    seen = {}
+    monkeypatch.setattr(launch.subprocess, "call", lambda cmd, env, cwd: seen.update(cmd=cmd, env=env) or 0)
+    settings = Settings(data_dir=str(tmp_path), temperature=0.3, language="zh")
+    assert launch.launch(settings, "127.0.0.1", 8601) == 0
+    assert seen["cmd"][1:4] == ["-m", "streamlit", "run"] and "8601" in seen["cmd"]
+    monkeypatch.setenv(backend.SETTINGS_ENV, seen["env"][backend.SETTINGS_ENV])
+    monkeypatch.delenv(backend.FAKE_MODEL_ENV, raising=False)
+    assert backend.base_settings() == settings
+    monkeypatch.setenv(backend.FAKE_MODEL_ENV, "/x/script.json")
+    assert (backend.base_settings().backend, backend.base_settings().model) == ("replay", "/x/script.json")

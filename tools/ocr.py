@@ -11,7 +11,6 @@ from tools.common import PuyuTool, ToolError, load_image, one_of, to_json
 
 LANGS = {"auto": "eng+chi_sim", "eng": "eng", "chi_sim": "chi_sim", "eng+chi_sim": "eng+chi_sim"}
 TIMEOUT_S = 120
-MIN_CONF = 30  # words Tesseract itself doubts this much are mostly noise
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
@@ -43,7 +42,8 @@ def recognise(img: Image.Image, lang: str) -> list[OcrLine]:
         raise ToolError(f"OCR took longer than {TIMEOUT_S} s; crop the image to the text first.") from e
     lines: dict[tuple, list[int]] = {}
     for i, word in enumerate(data["text"]):
-        if word.strip() and float(data["conf"][i]) >= MIN_CONF:
+        # low-confidence words are kept: for Chinese, dropping them loses more right characters than noise
+        if word.strip() and float(data["conf"][i]) >= 0:
             lines.setdefault((data["block_num"][i], data["par_num"][i], data["line_num"][i]), []).append(i)
     out = []
     for idx in lines.values():

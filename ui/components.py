@@ -85,7 +85,9 @@ class TurnView:
         self._slot: Any = None
         self._drawn_at = 0.0
         self._steps: dict[str, tuple[str, Any, float]] = {}
-        """Steps whose result has not come yet: call id -> (label, status container, start time)."""
+        """Live steps whose result has not come yet: call id -> (label, status container, start time)."""
+        self._pending: ToolCall | None = None
+        """Replayed, a step is drawn when its result is known, already in its final state."""
         if live:
             self.waiting()  # the cursor shows at once that an answer is on its way
 
@@ -103,6 +105,8 @@ class TurnView:
         self._slot.markdown(display_text(self._text) + CURSOR)
 
     def add(self, event: Event) -> None:
+        if self._pending is not None and not (isinstance(event, ToolResultEvent) and event.call.id == self._pending.id):
+            self._stopped_step(self._pending)  # replayed: a call that never got its result
         if isinstance(event, TokenEvent):
             self._token(event.text)
         elif isinstance(event, FinalEvent):
@@ -119,6 +123,8 @@ class TurnView:
     def close(self) -> None:
         """The turn is over: draw the last text without the cursor and mark steps that never finished."""
         self._end_text()
+        if self._pending is not None:
+            self._stopped_step(self._pending)
         for label, step, _ in self._steps.values():
             step.update(label=t(self.lang, "step_stopped", tool=label), state="error", expanded=False)
         self._steps.clear()
@@ -151,26 +157,42 @@ class TurnView:
 
     # ---- tool steps ------------------------------------------------------------------------------------
     def _call(self, call: ToolCall) -> None:
-        step = st.status(t(self.lang, "step_running", tool=tool_label(call, self.lang)), state="running",
-                         expanded=self.live)
+        if not self.live:
+            self._pending = call
+            return
+        label = tool_label(call, self.lang)
+        step = self._open(call, t(self.lang, "step_running", tool=label), "running", expanded=True)
+        self._steps[call.id] = (label, step, time.monotonic())
+
+    def _open(self, call: ToolCall, title: str, state: str, expanded: bool) -> Any:
+        step = st.status(title, state=state, expanded=expanded)
         with step:
             if call.is_interpreter:
                 st.code(str(call.arguments.get("code", "")), language="python")
             else:
                 st.caption(t(self.lang, "arguments"))
                 st.code(json.dumps(call.arguments, ensure_ascii=False, indent=2), language="json", wrap_lines=True)
-        self._steps[call.id] = (tool_label(call, self.lang), step, time.monotonic())
+        return step
+
+    def _stopped_step(self, call: ToolCall) -> None:
+        self._pending = None
+        self._open(call, t(self.lang, "step_stopped", tool=tool_label(call, self.lang)), "error", expanded=False)
 
     def _result(self, call: ToolCall, result: ToolResult) -> None:
-        if call.id not in self._steps:  # a result whose call was not seen (should not happen): still show it
-            self._call(call)
-        label, step, _ = self._steps.pop(call.id)
+        label = tool_label(call, self.lang)
+        title = t(self.lang, "step_done" if result.ok else "step_failed", tool=label)
+        state = "complete" if result.ok else "error"
+        if call.id in self._steps:
+            step = self._steps.pop(call.id)[1]
+        else:  # replayed (or a result whose call was not seen): drawn finished at once
+            self._pending = None
+            step = self._open(call, title, state, expanded=False)
         text = output_text(result)
         with step:
             st.caption(t(self.lang, "output") if result.ok else t(self.lang, "error"))
             _tool_output(text or t(self.lang, "no_output"))
-        step.update(label=t(self.lang, "step_done" if result.ok else "step_failed", tool=label),
-                    state="complete" if result.ok else "error", expanded=not result.ok and self.live)
+        if self.live:
+            step.update(label=title, state=state, expanded=not result.ok)
         for path in result.images:
             show_image(path, self.lang)
         for i, path in enumerate(result.files):

@@ -41,7 +41,7 @@ class _Sparse:
     """BM25 over one knowledge base, held in memory and rebuilt when the base's revision changes.
     rank-bm25 computes the statistics (idf, lengths); scoring reads one column of a sparse term-document
     matrix per query word, so a query costs what its words occur, not the size of the corpus
-    (BM25Okapi.get_scores loops over every chunk in Python: ~60x slower at 10,000 chunks, see bench/rag.py)."""
+    (BM25Okapi.get_scores loops over every chunk in Python: 13x slower at 10,200 chunks, see bench/rag.py)."""
 
     def __init__(self, kb: KnowledgeBase, revision: int):
         got = kb.collection.get(include=["documents", "metadatas"])
