@@ -82,10 +82,12 @@ def test_chat_in_a_real_browser(app_url, tmp_path):
             # while it streams: a growing answer and, as it happens, the Python step
             page.locator("[data-testid=stExpander]").filter(has_text="Python").first.wait_for(timeout=60_000)
             chat.wait_idle()
-            assert "385" in chat.answers()
             step = chat.step("Python")
-            sync_api.expect(step).to_contain_text("squares = [i * i for i in range(1, 11)]")
-            sync_api.expect(step).to_contain_text("385")
+            sync_api.expect(step.locator("[data-testid=stCode]")).to_have_count(2)  # the code and its output
+            if MODEL == "scripted":  # a real model's arithmetic is its own business; the page's is not
+                sync_api.expect(step).to_contain_text("squares = [i * i for i in range(1, 11)]")
+                sync_api.expect(step).to_contain_text("385")
+                assert "385" in chat.answers()
             chat.shot("02-python-step")
 
             chat.ask(IMAGE_QUESTION, [image])
@@ -97,14 +99,14 @@ def test_chat_in_a_real_browser(app_url, tmp_path):
 
             page.reload()  # the URL names the conversation, so it comes back
             page.wait_for_selector(Chat.INPUT, timeout=60_000)
-            page.locator("[data-testid=stChatMessage]").filter(has_text="385").first.wait_for(timeout=30_000)
-            assert IMAGE_QUESTION in chat.answers()
+            page.locator("[data-testid=stChatMessage]").filter(has_text=QUESTION).first.wait_for(timeout=30_000)
+            assert IMAGE_QUESTION in chat.answers() and "Invoice 2024-117" in page.content()
             chat.shot("04-after-reload")
 
             page.goto(app_url)  # a fresh visit starts a new chat; the old one waits in the sidebar
             page.wait_for_selector(Chat.INPUT, timeout=60_000)
             page.locator("[data-testid=stSidebar] button").filter(has_text=QUESTION[:20]).click()
-            page.locator("[data-testid=stChatMessage]").filter(has_text="385").first.wait_for(timeout=30_000)
+            page.locator("[data-testid=stChatMessage]").filter(has_text=QUESTION).first.wait_for(timeout=30_000)
             assert IMAGE_QUESTION in chat.answers()
             chat.shot("05-from-sidebar")
         except Exception:
