@@ -8,4 +8,4 @@ demo: setup
 	@.venv/bin/puyu ui
 
 test: setup
-	@.venv/bin/python -m pytest -q
+	@PUYU_SLOW_TESTS=1 .venv/bin/python -m pytest -q
