@@ -22,6 +22,7 @@ from tools.base import Toolbox
 from ui import backend, history, uploads
 from ui.components import display_text, output_text, tool_label
 from ui.i18n import TEXTS, t
+from ui.scripted import ScriptedTurns
 from ui.turns import LiveTurn
 
 
@@ -153,7 +154,7 @@ def test_exports_hold_questions_steps_and_answers(tmp_path):
 def test_the_scripted_model_plays_one_script_per_question_and_fills_in_files(tmp_path):
     script = tmp_path / "s.json"
     script.write_text(json.dumps({"turns": [["first {file}"], ["second", "after a tool"]], "delay_s": 0}))
-    model = backend.ScriptedTurns(str(script))
+    model = ScriptedTurns(str(script))
     gen = GenerationConfig()
     user = "<|im_start|>user\n"
     files = '<|im_start|>user name=file\n[{"path": "/w/a.png", "size": "1K"}]<|im_end|>\n'
@@ -164,7 +165,7 @@ def test_the_scripted_model_plays_one_script_per_question_and_fills_in_files(tmp
     assert "".join(model.stream(two + user, gen)) == "second"  # later questions replay the last script
     script.write_text("not json")
     with pytest.raises(ModelError, match="cannot read the scripted model"):
-        backend.ScriptedTurns(str(script))
+        ScriptedTurns(str(script))
 
 
 def test_attachment_paths_are_read_from_file_turns():

@@ -1,8 +1,9 @@
 """puyu's chat page: `puyu ui`, or `streamlit run ui/app.py`.
 
 The page only draws and keeps session state. Questions become turns (ui/turns.py) on a `Chat` (ui/backend.py);
-the Events that come back are drawn by ui/components.py. Each run draws the sidebar and the stored conversation,
-then the new turn as it streams (when the user asked something), and then reruns to show the stored state.
+the Events that come back are drawn by ui/components.py. A run that starts an answer starts the agent first (it
+works in its own thread while the page draws), then draws the sidebar and the stored conversation, streams the
+new turn, and reruns so the page shows the stored state with its buttons.
 """
 from __future__ import annotations
 

@@ -10,7 +10,6 @@ import dataclasses
 import json
 import logging
 import os
-import re
 import shutil
 import sys
 import threading
@@ -29,8 +28,8 @@ if TYPE_CHECKING:
     from puyu.runtime import Runtime
 
 FAKE_MODEL_ENV = "PUYU_FAKE_MODEL"
-"""A JSON list of scripted replies (models/replay.py): the app then answers with them instead of a model.
-For demos and the browser tests until the bundled model exists."""
+"""A script of replies (ui/scripted.py) the app answers with instead of a model: for demos, the browser test
+and the latency bench."""
 FAKE_DELAY_ENV = "PUYU_FAKE_MODEL_DELAY_S"
 """Seconds the scripted model waits before each chunk, to look like a real model's time to first token."""
 TIMINGS_ENV = "PUYU_UI_TIMINGS"
@@ -49,6 +48,13 @@ log = logging.getLogger("puyu.ui")
 HEAVY_MODULES = ("puyu.runtime", "tools.registry", "tools.interpreter", "tools.rag")
 """What answering needs but the first page does not: the agent, the tools (torch, sympy, OpenCV, chromadb...).
 They take seconds to import, so they load in the background while the page is already up."""
+
+
+def scripted_model() -> ChatModel:
+    from ui.scripted import ScriptedTurns
+
+    delay = os.environ.get(FAKE_DELAY_ENV)
+    return ScriptedTurns(os.environ[FAKE_MODEL_ENV], float(delay) if delay else None)
 
 
 def _load_model(settings: Settings) -> ChatModel:
@@ -217,7 +223,7 @@ def runtime(settings: Settings) -> Runtime:
         if rt is not None:
             return rt
         try:
-            model = _fake_model() if os.environ.get(FAKE_MODEL_ENV) and settings.backend == "replay" \
+            model = scripted_model() if os.environ.get(FAKE_MODEL_ENV) and settings.backend == "replay" \
                 else model_loader(settings)
         except ModelError as e:
             raise BackendError(str(e)) from None
@@ -230,47 +236,6 @@ def runtime(settings: Settings) -> Runtime:
         _runtimes.clear()
         rt = _runtimes[key] = Runtime(settings, model=model)
         return rt
-
-
-class ScriptedTurns(ChatModel):
-    """models/replay.py's scripted replies, one script per question: the file is a replay script, or
-    `{"turns": [script, script, ...], "delay_s": 0.05}` where the conversation's n-th question replays the n-th
-    script (the last one for any later question). In a reply, `{file}` stands for the path of the last file the
-    conversation announced, which is only known once it is uploaded."""
-
-    name = "scripted"
-
-    def __init__(self, path: str, delay_s: float | None = None, chunk_chars: int = 4):
-        from models.replay import ReplayModel
-
-        try:
-            script = json.loads(Path(path).read_text("utf-8"))
-        except (OSError, ValueError) as e:
-            raise ModelError(f"cannot read the scripted model {path}: {e}") from None
-        turns = script.get("turns") if isinstance(script, dict) and "turns" in script else [script]
-        if not isinstance(turns, list) or not turns:
-            raise ModelError(f"{path}: `turns` must be a non-empty list of replay scripts")
-        self.turns = [ReplayModel(t["replies"] if isinstance(t, dict) else t) for t in turns]
-        default = script.get("delay_s", 0) if isinstance(script, dict) else 0
-        self.delay_s = float(default if delay_s is None else delay_s)
-        self.chunk_chars = chunk_chars
-
-    def stream(self, prompt: str, gen) -> Iterator[str]:
-        question = prompt.count("<|im_start|>user\n")
-        files = _ANNOUNCED.findall(prompt)
-        replay = self.turns[min(max(question, 1), len(self.turns)) - 1]
-        reply = "".join(replay.stream(prompt, gen)).replace("{file}", files[-1] if files else "")
-        for i in range(0, len(reply), self.chunk_chars):
-            time.sleep(self.delay_s)
-            yield reply[i:i + self.chunk_chars]
-
-
-_ANNOUNCED = re.compile(r'"path": "([^"]+)"')
-
-
-def _fake_model() -> ChatModel:
-    delay = os.environ.get(FAKE_DELAY_ENV)
-    return ScriptedTurns(os.environ[FAKE_MODEL_ENV], float(delay) if delay else None)
 
 
 def open_chat(settings: Settings, conversation_id: str) -> Chat:
