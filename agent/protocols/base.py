@@ -60,6 +60,6 @@ class Protocol(ABC):
     def parse(self, text: str) -> Parsed:
         """Read a finished generation (stop string already cut off)."""
 
-    @abstractmethod
     def observation(self, call: ToolCall, text: str) -> Message:
-        """The message that hands a tool's result back to the model."""
+        """The message that hands a tool's result back to the model: an environment turn named for the tool kind."""
+        return Message("environment", text, name="interpreter" if call.is_interpreter else "plugin")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from agent.messages import INTERPRETER, Message, ToolCall
+from agent.messages import INTERPRETER, ToolCall
 from agent.protocols.base import Parsed, Protocol, Segment, load_prompts
 
 IM_START, IM_END = "<|im_start|>", "<|im_end|>"
@@ -131,6 +131,3 @@ class InternLM2Protocol(Protocol):
         if not isinstance(args, dict):
             return Parsed(before, error='"parameters" must be a JSON object.')
         return Parsed(before, ToolCall(data["name"], args))
-
-    def observation(self, call: ToolCall, text: str) -> Message:
-        return Message("environment", text, name="interpreter" if call.is_interpreter else "plugin")

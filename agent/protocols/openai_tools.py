@@ -65,6 +65,3 @@ class OpenAIToolsProtocol(Protocol):
         if not isinstance(args, dict):
             return Parsed(text.strip(), error=f"The arguments of {name} must be a JSON object.")
         return Parsed(text.strip(), ToolCall(name, args, id=call_id or ToolCall(name, {}).id))
-
-    def observation(self, call: ToolCall, text: str) -> Message:
-        return Message("environment", text, name="interpreter" if call.is_interpreter else "plugin")

@@ -90,6 +90,3 @@ class ReActProtocol(Protocol):
         if not isinstance(args, dict):
             return Parsed(thought, error="Action Input must be a JSON object.")
         return Parsed(thought, ToolCall(name, args))
-
-    def observation(self, call: ToolCall, text: str) -> Message:
-        return Message("environment", text, name="interpreter" if call.is_interpreter else "plugin")
