@@ -102,6 +102,9 @@ def sse_data(lines: Iterator[str]) -> Iterator[str]:
 
 
 class OpenAIModel(ChatModel):
+    server_hint = "lmdeploy serve api_server"
+    """What an unreachable-server message suggests starting."""
+
     def __init__(self, base_url: str, *, model: str | None = None, api_key: str | None = None,
                  timeout_s: float = 120.0, max_retries: int = 3, chat_api: bool = False,
                  backoff_s: float = 0.5):
@@ -123,7 +126,7 @@ class OpenAIModel(ChatModel):
     def model(self) -> str:
         """The served model's name: given, or the first one GET /v1/models lists."""
         if self._model is None:
-            data = self._with_retries(lambda: self._get_json("/models"))
+            data = self.get_json("/models")
             models = data.get("data") if isinstance(data, dict) else None
             if not models or not isinstance(models[0], dict) or "id" not in models[0]:
                 raise ModelError(f"{self.root}/models lists no model; pass the model name explicitly")
@@ -140,7 +143,7 @@ class OpenAIModel(ChatModel):
                 # lmdeploy honours these two: keep <|action_start|> & co. in the text, glued as the model wrote them
                 "skip_special_tokens": False, "spaces_between_special_tokens": False}
         cutter = StopCutter(gen.stop)
-        for chunk in self._stream_chunks("/completions", body):
+        for chunk in self.stream_chunks("/completions", body):
             text = _first_choice(chunk).get("text") or ""
             out = cutter.push(text)
             if out:
@@ -172,7 +175,7 @@ class OpenAIModel(ChatModel):
             body["tools"] = tools
         cutter = StopCutter(gen.stop)
         calls: dict[int, dict[str, str]] = {}
-        for chunk in self._stream_chunks("/chat/completions", body):
+        for chunk in self.stream_chunks("/chat/completions", body):
             delta = _first_choice(chunk).get("delta") or {}
             for piece in delta.get("tool_calls") or []:
                 slot = calls.setdefault(int(piece.get("index", len(calls))), {"id": "", "name": "", "arguments": ""})
@@ -208,7 +211,7 @@ class OpenAIModel(ChatModel):
         return body
 
     def _unreachable(self, exc: Exception) -> str:
-        return f"cannot reach {self.root}: is `lmdeploy serve api_server` running? ({type(exc).__name__}: {exc})"
+        return f"cannot reach {self.root}: is `{self.server_hint}` running? ({type(exc).__name__}: {exc})"
 
     def _with_retries(self, call):
         """Run `call`, trying again on `_Retryable` with exponential backoff."""
@@ -233,7 +236,11 @@ class OpenAIModel(ChatModel):
             msg += " (check the API key)"
         raise ModelError(msg)
 
-    def _get_json(self, path: str) -> Any:
+    def get_json(self, path: str) -> Any:
+        """GET a JSON body (retried like a stream's start); raises ModelError with the reason."""
+        return self._with_retries(lambda: self._get_json_once(path))
+
+    def _get_json_once(self, path: str) -> Any:
         url = self.root + path
         try:
             resp = self._client.get(url)
@@ -249,7 +256,7 @@ class OpenAIModel(ChatModel):
         except ValueError:
             raise ModelError(f"{url} did not answer JSON: {resp.text[:200]!r}") from None
 
-    def _stream_chunks(self, path: str, body: dict) -> Iterator[dict]:
+    def stream_chunks(self, path: str, body: dict) -> Iterator[dict]:
         """POST with `stream: true` and yield each parsed SSE chunk. Retries only before the first chunk."""
         url = self.root + path
         started = False

@@ -16,13 +16,14 @@ commands:
   ask       ask one question: `puyu ask "..." [--json]`
   serve     an OpenAI-compatible HTTP API over the agent
   ui        the Streamlit chat app
-  train     train the bundled model: `puyu train [data|tokenizer|lora|merge] ...`
+  train     train the bundled model: `puyu train [data|tokenizer|lora|merge|bundled] ...`
   eval      benchmark a model: `puyu eval --bench ...`, `puyu eval compare RUN RUN...`
 
 `puyu <command> --help` shows a command's options."""
 
 TRAIN = {"": "training.pretrain", "data": "training.data.build", "tokenizer": "training.tokenizer",
-         "lora": "training.lora", "merge": "training.merge"}
+         "lora": "training.lora", "merge": "training.merge",
+         "bundled": "training.bundled"}
 
 
 def _settings_parser(prog: str, description: str) -> argparse.ArgumentParser:

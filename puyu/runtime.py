@@ -76,7 +76,7 @@ class Runtime:
 
     def toolbox(self, conversation_id: str, settings: Settings) -> Toolbox:
         key = (None if settings.tools is None else tuple(settings.tools), settings.interpreter,
-               settings.interpreter_timeout_s)
+               settings.interpreter_timeout_s, None if settings.knowledge is None else tuple(settings.knowledge))
         with self._lock:
             old_key, box = self._toolboxes.pop(conversation_id, (None, None))
             closing = []
@@ -107,7 +107,7 @@ class Runtime:
             enabled = None if settings.tools is None else set(settings.tools)
             if enabled is None and settings.model == "bundled" and settings.backend == "transformers":
                 enabled = BUNDLED_TOOLS | ({"knowledge_search"} if kb_dir.is_dir() and any(kb_dir.iterdir()) else set())
-            tools = default_tools(workdir, kb_dir, enabled)
+            tools = default_tools(workdir, kb_dir, enabled, knowledge=settings.knowledge)
         return Toolbox(tools, interpreter=interpreter, workdir=workdir)
 
     def session(self, conversation_id: str, settings: Settings | None = None) -> ChatSession:

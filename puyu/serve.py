@@ -7,6 +7,8 @@ continue a conversation by sending its `conversation_id` (returned in each respo
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import json
 import os
@@ -25,6 +27,7 @@ from agent.messages import ErrorEvent, FinalEvent, Message, TokenEvent, event_to
 from models.base import ModelError
 from puyu.runtime import Runtime
 from puyu.settings import Settings
+from tools.files import UploadError, save_uploads
 
 
 class ChatMessage(BaseModel):
@@ -87,24 +90,35 @@ def create_app(runtime: Runtime, api_key: str | None = None) -> FastAPI:
 
     @app.post("/v1/chat/completions")
     def chat_completions(req: ChatRequest):
-        if req.messages[-1].role != "user":
-            return error(400, "the last message must be the user's")
+        question = _question_index(req.messages)
+        if question is None:
+            return error(400, "the last message must be the user's (optionally followed by `user` messages "
+                              "named `file` carrying its uploads)")
         try:
             model = runtime.model
         except ModelError as e:
             return error(503, f"the model could not be loaded: {e}", "server_error")
         settings = runtime.settings.replace(**{k: v for k, v in dict(
             temperature=req.temperature, top_p=req.top_p, max_new_tokens=req.max_tokens).items() if v is not None})
-        cid = req.conversation_id
-        if cid is None:
-            cid = runtime.store.create().id
-            for m in req.messages[:-1]:  # earlier turns the client holds become this conversation's memory
-                runtime.store.add_message(cid, _to_message(m))
+        cid, created = req.conversation_id, req.conversation_id is None
+        if created:
+            cid = runtime.store.create(settings={"origin": "api"}).id
         elif runtime.store.get(cid) is None:
             return error(404, f"no conversation {cid!r}")
+        try:
+            files = [_received_files(runtime, cid, m) for m in req.messages[question + 1:]]
+            if created:  # earlier turns the client holds become this conversation's memory
+                for m in req.messages[:question]:
+                    is_file = m.role == "user" and m.name == "file"
+                    runtime.store.add_message(cid, _received_files(runtime, cid, m) if is_file else _to_message(m))
+        except UploadError as e:
+            if created:
+                runtime.forget(cid)
+                runtime.store.delete(cid)
+            return error(400, f"upload refused: {e}")
         session = runtime.session(cid, settings)
         cancel = threading.Event()
-        events = session.send(req.messages[-1].content or "", cancel=cancel)
+        events = session.send(req.messages[question].content or "", files, cancel=cancel)
         rid = f"chatcmpl-{uuid.uuid4().hex[:20]}"
         if req.stream:
             return StreamingResponse(_sse(iterate_in_threadpool(events), rid, cid, model.name, cancel),
@@ -112,6 +126,26 @@ def create_app(runtime: Runtime, api_key: str | None = None) -> FastAPI:
         return _complete(events, rid, cid, model.name)
 
     return app
+
+
+def _question_index(messages: list[ChatMessage]) -> int | None:
+    """Where the user's question is: the last message, or the one before its trailing `user name=file`
+    uploads. None when the request does not end with a question."""
+    i = len(messages) - 1
+    while i >= 0 and messages[i].role == "user" and messages[i].name == "file":
+        i -= 1
+    return i if i >= 0 and messages[i].role == "user" else None
+
+
+def _received_files(runtime: Runtime, cid: str, m: ChatMessage) -> Message:
+    """A `user name=file` message carries its files inline as `[{"name", "data_base64"}]` (the client's paths
+    mean nothing here); they are checked and saved into the conversation's work dir like the UI's uploads."""
+    try:
+        items = json.loads(m.content or "")
+        uploads = [(str(f["name"]), base64.b64decode(f["data_base64"], validate=True)) for f in items]
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        raise UploadError('a `file` message must hold a JSON list of {"name", "data_base64"}') from None
+    return save_uploads(runtime.workdir(cid), uploads)
 
 
 def _to_message(m: ChatMessage) -> Message:

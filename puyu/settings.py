@@ -29,6 +29,9 @@ class Settings:
     """The OpenAI-compatible server, e.g. http://127.0.0.1:23333 (implies --backend openai)."""
     api_key: str | None = None
     """API key for --base-url (or env PUYU_MODEL_API_KEY)."""
+    agent_url: str | None = None
+    """A running `puyu serve` (e.g. http://127.0.0.1:8000) that runs the agent, model and tools; `puyu ui` then
+    only draws the conversation (Bearer key from env PUYU_API_KEY)."""
     adapter: str | None = None
     """A LoRA adapter dir applied on top of --model."""
     device: str = "auto"
@@ -47,6 +50,8 @@ class Settings:
     """Model calls allowed for one question (each tool call costs one)."""
     tools: list[str] | None = None
     """Plugin tools that are on (default: all that work here); `none` switches all off."""
+    knowledge: list[str] | None = None
+    """The knowledge bases knowledge_search may search (default: all of them)."""
     interpreter: bool = True
     """Whether the Python interpreter is on."""
     interpreter_timeout_s: float = 30.0

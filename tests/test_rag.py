@@ -167,6 +167,23 @@ def test_knowledge_search_tool(library, tmp_path):
     assert empty.ok and "no knowledge bases yet" in empty.text
 
 
+def test_a_conversation_searches_only_the_knowledge_bases_it_opened(tmp_path):
+    kbs = KnowledgeBases(tmp_path / "kb")
+    for name, text in [("work", "The secret code of the project is Falcon."),
+                       ("private", "The secret code of my locker is 7419.")]:
+        (tmp_path / f"{name}.md").write_text(text, encoding="utf-8")
+        kbs.create(name).add_file(tmp_path / f"{name}.md")
+    scoped = Toolbox([KnowledgeSearch(kbs.root, tmp_path, only=("work",))])
+    hits = scoped.run(ToolCall("knowledge_search", {"query": "secret code", "top_k": 5})).text
+    assert "[work.md" in hits and "private.md" not in hits
+    refused = scoped.run(ToolCall("knowledge_search", {"query": "locker", "kb": "private"}))
+    assert not refused.ok and "not open in this conversation" in refused.text
+    everything = Toolbox([KnowledgeSearch(kbs.root, tmp_path)])
+    assert "[private.md" in everything.run(ToolCall("knowledge_search", {"query": "secret code"})).text
+    closed = Toolbox([KnowledgeSearch(kbs.root, tmp_path, only=())]).run(ToolCall("knowledge_search", {"query": "x"}))
+    assert closed.ok and "No knowledge base is switched on" in closed.text
+
+
 def test_extract_html_and_encodings(tmp_path):
     (tmp_path / "page.html").write_text(
         "<html><head><title>T</title><script>var secret = 1;</script><style>p {}</style></head>"

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 import puyu.runtime  # noqa: F401  (loaded up front, as the app does in the background)
 import tools.registry  # noqa: F401
+from agent.messages import ToolCall
 from agent.store import Store
 from models.base import ModelError
 from ui import backend
@@ -151,6 +152,25 @@ def test_plugins_can_be_switched_on_and_off(data_dir, monkeypatch):
     assert "<|plugin|>" not in model.prompts[1]
 
 
+def test_a_conversation_chooses_the_knowledge_bases_it_searches(data_dir, monkeypatch):
+    from tools.rag import KnowledgeBases
+
+    kbs = KnowledgeBases(data_dir / "knowledge")
+    kbs.create("work"), kbs.create("private")
+    scripted(monkeypatch, ["Noted.", "Noted again."])
+    at = app()
+    assert sorted(at.sidebar.multiselect(key="set_knowledge").value) == ["private", "work"]  # all, by default
+    at.sidebar.multiselect(key="set_tools").set_value(["knowledge_search"]).run()
+    at.sidebar.multiselect(key="set_knowledge").set_value(["work"]).run()
+    ask(at, "What is in my notes?")
+    cid = stored(data_dir).list()[0].id
+    assert stored(data_dir).get(cid).settings["knowledge"] == ["work"]
+    settings = backend.conversation_settings(backend.base_settings(), stored(data_dir).get(cid))
+    box = backend.runtime(settings).toolbox(cid, settings)
+    refused = box.run(ToolCall("knowledge_search", {"query": "x", "kb": "private"}))
+    assert "not open in this conversation (open: work)" in refused.text
+
+
 def test_a_model_that_cannot_load_gives_a_message_not_a_traceback(data_dir, monkeypatch):
     def broken(settings):
         raise ModelError("no checkpoint at /nowhere")
@@ -231,3 +251,24 @@ def test_a_turn_stopped_during_a_tool_call_is_redrawn_as_stopped(data_dir):
     [step] = at.main.status
     assert (step.label, step.state) == ("Python · `while True: pass` (stopped)", "error")
     assert any(c.value.endswith("Stopped.") for c in at.main.caption)
+
+
+def test_the_page_can_run_against_puyu_serve(data_dir, tmp_path_factory):
+    from tests.serve_helpers import Server, write_script
+
+    tmp = tmp_path_factory.mktemp("agent-server")
+    srv = Server(tmp / "data", write_script(tmp / "script.json", [CALL, "It is 385."]))
+    try:
+        at = app()
+        at.sidebar.selectbox(key="set_source").set_value("agent").run()
+        at.sidebar.text_input(key="set_agent_url").input(srv.url).run()
+        ask(at, "sum of squares up to 10?")
+        assert "It is 385." in texts(at)
+        assert any("385" in c.value for c in at.main.code), "the server's tool step is drawn"
+        conv = backend.conversations(stored(data_dir))[0]
+        assert conv.settings["agent_url"] == srv.url
+        srv.stop()
+        ask(at, "and again?")
+        assert any("puyu serve" in e.value for e in at.error), [e.value for e in at.error]
+    finally:
+        srv.stop()

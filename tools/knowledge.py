@@ -17,9 +17,15 @@ class KnowledgeSearch(PuyuTool):
                     "(default 5).")
     tool_name = "knowledge_search"
 
-    def __init__(self, kb_dir: str | Path, workdir: str | Path | None = None):
+    def __init__(self, kb_dir: str | Path, workdir: str | Path | None = None, only: tuple[str, ...] | None = None):
+        """`only` limits the search to these knowledge bases (a conversation's choice); None allows all."""
         super().__init__(workdir)
         self.kbs = KnowledgeBases(kb_dir)
+        self.only = None if only is None else tuple(only)
+
+    def allowed(self) -> list[str]:
+        names = self.kbs.names()
+        return names if self.only is None else [n for n in names if n in self.only]
 
     def apply(
         self,
@@ -31,10 +37,16 @@ class KnowledgeSearch(PuyuTool):
             raise ToolError("query is empty.")
         if not 1 <= top_k <= MAX_K:
             raise ToolError(f"top_k must be 1..{MAX_K}, got {top_k}.")
+        allowed = self.allowed()
+        if kb.strip() and kb.strip() in self.kbs.names() and kb.strip() not in allowed:
+            known = ", ".join(allowed) or "none"
+            raise ToolError(f"knowledge base {kb.strip()!r} is not open in this conversation (open: {known}).")
         try:
-            bases = [self.kbs.get(kb)] if kb.strip() else [self.kbs.get(n) for n in self.kbs.names()]
+            bases = [self.kbs.get(n) for n in ([kb.strip()] if kb.strip() else allowed)]
         except KnowledgeError as e:
             raise ToolError(str(e)) from None
         if not bases:
+            if self.only is not None and self.kbs.names():
+                return "No knowledge base is switched on for this conversation: the user can choose some in Settings."
             return "There are no knowledge bases yet: the user can create one and upload files to it."
         return format_hits(query, search(bases, query, top_k))

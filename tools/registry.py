@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from agentlego.tools import BaseTool
@@ -18,19 +19,30 @@ from tools.vision import FaceDetect, ImageEdit, ImageInfo
 VLM_ENV = "PUYU_VLM_PATH"
 """Where the vision-language checkpoint for `vqa` is, when the caller does not say."""
 
-_BUILDERS: dict[str, Callable[[Path, Path | None, str | None], BaseTool]] = {
-    "ocr": lambda wd, kb, vlm: OCR(wd),
-    "qr_read": lambda wd, kb, vlm: QRRead(wd),
-    "qr_make": lambda wd, kb, vlm: QRMake(wd),
-    "face_detect": lambda wd, kb, vlm: FaceDetect(wd),
-    "image_info": lambda wd, kb, vlm: ImageInfo(wd),
-    "image_edit": lambda wd, kb, vlm: ImageEdit(wd),
-    "plot": lambda wd, kb, vlm: Plot(wd),
-    "plot_data": lambda wd, kb, vlm: PlotData(wd),
-    "solve": lambda wd, kb, vlm: Solve(wd),
-    "calculator": lambda wd, kb, vlm: Calculator(wd),
-    "knowledge_search": lambda wd, kb, vlm: KnowledgeSearch(kb, wd),
-    "vqa": lambda wd, kb, vlm: _vqa(vlm, wd),
+@dataclass(frozen=True)
+class ToolContext:
+    """What a conversation's tools are built with."""
+
+    workdir: Path
+    kb_dir: Path | None = None
+    vlm_path: str | None = None
+    knowledge: tuple[str, ...] | None = None
+    """The knowledge bases `knowledge_search` may search (None: all of them)."""
+
+
+_BUILDERS: dict[str, Callable[[ToolContext], BaseTool]] = {
+    "ocr": lambda c: OCR(c.workdir),
+    "qr_read": lambda c: QRRead(c.workdir),
+    "qr_make": lambda c: QRMake(c.workdir),
+    "face_detect": lambda c: FaceDetect(c.workdir),
+    "image_info": lambda c: ImageInfo(c.workdir),
+    "image_edit": lambda c: ImageEdit(c.workdir),
+    "plot": lambda c: Plot(c.workdir),
+    "plot_data": lambda c: PlotData(c.workdir),
+    "solve": lambda c: Solve(c.workdir),
+    "calculator": lambda c: Calculator(c.workdir),
+    "knowledge_search": lambda c: KnowledgeSearch(c.kb_dir, c.workdir, only=c.knowledge),
+    "vqa": lambda c: _vqa(c.vlm_path, c.workdir),
 }
 TOOL_NAMES: tuple[str, ...] = tuple(_BUILDERS)
 
@@ -42,7 +54,7 @@ def _vqa(path: str, workdir: Path) -> BaseTool:
 
 
 def default_tools(workdir: str | Path, kb_dir: str | Path | None, enabled: set[str] | None = None,
-                  vlm_path: str | None = None) -> list[BaseTool]:
+                  vlm_path: str | None = None, knowledge: list[str] | None = None) -> list[BaseTool]:
     """The tools for one conversation. `enabled=None` means every tool that can run here: `knowledge_search`
     needs `kb_dir`, and `vqa` a local checkpoint (`vlm_path`, or the PUYU_VLM_PATH environment variable).
     Naming either in `enabled` without what it needs is an error, as is an unknown name."""
@@ -59,6 +71,6 @@ def default_tools(workdir: str | Path, kb_dir: str | Path | None, enabled: set[s
         if "knowledge_search" in enabled and kb_dir is None:
             raise ValueError("knowledge_search needs kb_dir, the knowledge bases' data dir")
         names = [n for n in TOOL_NAMES if n in enabled]
-    workdir = Path(workdir)
-    kb = Path(kb_dir) if kb_dir is not None else None
-    return [_BUILDERS[n](workdir, kb, vlm_path) for n in names]
+    context = ToolContext(Path(workdir), Path(kb_dir) if kb_dir is not None else None, vlm_path,
+                          tuple(knowledge) if knowledge is not None else None)
+    return [_BUILDERS[n](context) for n in names]

@@ -44,7 +44,7 @@ def init_state() -> None:
     ss.lang = backend.load_prefs(ss.base).get("language") or ("zh" if locale.startswith("zh") else ss.base.language)
     store = backend.store(ss.base)
     linked = store.get(st.query_params.get("c", ""))  # a reload keeps the conversation that was open
-    recent = store.list()
+    recent = backend.conversations(store)
     ss.cid = linked.id if linked else None
     ss.editing = False
     ss.settings = backend.conversation_settings(ss.base, linked or (recent[0] if recent else None))

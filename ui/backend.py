@@ -1,8 +1,8 @@
 """The UI's door to the agent: settings in, a `Chat` out, plus the conversation store.
 
 Everything the app does to a conversation goes through `Chat` (send / regenerate / edit_last, each an iterator
-of agent Events). Today `open_chat` builds an in-process `ChatSession` with `puyu.runtime.Runtime`; a client of
-`puyu serve` that yields the same Events can be returned from here later without touching the page.
+of agent Events). `open_chat` builds a `ChatSession` whose agent runs in this process (`puyu.runtime.Runtime`),
+or, with `settings.agent_url`, on a `puyu serve` (`puyu.client.RemoteAgent`); the page cannot tell them apart.
 """
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ SETTINGS_ENV = "PUYU_UI_SETTINGS"
 """JSON of the Settings `puyu ui` was started with (the Streamlit script runs in its own process)."""
 
 # Settings a conversation keeps for itself in the store; the rest (where data lives, the API key) are the app's.
-PER_CONVERSATION = ("model", "backend", "base_url", "adapter", "system_prompt", "temperature",
-                    "top_p", "max_new_tokens", "max_steps", "tools", "interpreter")
+PER_CONVERSATION = ("model", "backend", "base_url", "agent_url", "adapter", "system_prompt", "temperature",
+                    "top_p", "max_new_tokens", "max_steps", "tools", "knowledge", "interpreter")
 MODEL_FIELDS = ("model", "backend", "base_url", "api_key", "adapter", "device", "data_dir")
 
 log = logging.getLogger("puyu.ui")
@@ -208,6 +208,12 @@ def store(settings: Settings) -> Store:
         return _stores[path]
 
 
+def conversations(store: Store) -> list[Conversation]:
+    """The app's conversations, newest first; those `puyu serve` made for its API clients stay out (a UI
+    running against that server, on the same data dir, already shows its own copy)."""
+    return [c for c in store.list() if (c.settings or {}).get("origin") != "api"]
+
+
 def _model_key(settings: Settings) -> tuple:
     return tuple(getattr(settings, f) for f in MODEL_FIELDS) + (os.environ.get(FAKE_DELAY_ENV),)
 
@@ -238,8 +244,26 @@ def runtime(settings: Settings) -> Runtime:
         return rt
 
 
+def remote_agent(settings: Settings, conversation_id: str = ""):
+    """The agent of a `puyu serve` (settings.agent_url), checked to be answering. Raises BackendError."""
+    from puyu.client import RemoteAgent, ServerError
+
+    sampling = {"temperature": settings.temperature, "top_p": settings.top_p, "max_tokens": settings.max_new_tokens}
+    try:
+        agent = RemoteAgent(settings.agent_url, api_key=os.environ.get("PUYU_API_KEY"), sampling=sampling,
+                            links=Path(settings.data_dir).expanduser() / "remote.json", local_id=conversation_id)
+        agent.check()
+    except (ServerError, ModelError) as e:
+        raise BackendError(str(e)) from None
+    return agent
+
+
 def open_chat(settings: Settings, conversation_id: str) -> Chat:
     """The conversation, ready to answer with these settings. Raises BackendError."""
+    if settings.agent_url:
+        from agent.session import ChatSession
+
+        return ChatSession(store(settings), conversation_id, remote_agent(settings, conversation_id))
     rt = runtime(settings)
     try:
         return rt.session(conversation_id, settings)
@@ -251,6 +275,9 @@ def open_chat(settings: Settings, conversation_id: str) -> Chat:
 
 def model_name(settings: Settings) -> str:
     """Load the model (as `open_chat` would) and say what it is; for the settings' "check" button."""
+    if settings.agent_url:
+        remote_agent(settings).close()
+        return f"puyu serve, {settings.agent_url}"
     model = runtime(settings).model
     name = getattr(model, "model", None) if settings.backend == "openai" else None
     try:

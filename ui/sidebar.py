@@ -15,16 +15,18 @@ from ui.i18n import LANGUAGES, t
 
 ss = st.session_state
 
-SOURCES = ("bundled", "local", "server")
-SETTING_KEYS = ("set_source", "set_model_path", "set_base_url", "set_server_model", "set_api_key", "set_temperature",
-                "set_top_p", "set_max_new_tokens", "set_max_steps", "set_system_prompt", "set_interpreter",
-                "set_tools")
+SOURCES = ("bundled", "local", "server", "agent")
+SETTING_KEYS = ("set_source", "set_model_path", "set_base_url", "set_server_model", "set_api_key", "set_agent_url",
+                "set_temperature", "set_top_p", "set_max_new_tokens", "set_max_steps", "set_system_prompt",
+                "set_interpreter", "set_tools", "set_knowledge")
 MAX_LISTED = 100
 
 
 # ---- state changes (widget callbacks) ------------------------------------------------------------------------
 
 def source_of(settings: Settings) -> str:
+    if settings.agent_url:
+        return "agent"
     if settings.backend == "replay":
         return "replay"
     if settings.backend == "openai":
@@ -46,6 +48,7 @@ def widget_values(settings: Settings) -> dict:
         "set_base_url": settings.base_url or "http://127.0.0.1:23333",
         "set_server_model": "" if settings.model == "bundled" or source != "server" else settings.model,
         "set_api_key": settings.api_key or "",
+        "set_agent_url": settings.agent_url or "http://127.0.0.1:8000",
         "set_temperature": float(settings.temperature),
         "set_top_p": float(settings.top_p),
         "set_max_new_tokens": int(settings.max_new_tokens),
@@ -53,6 +56,7 @@ def widget_values(settings: Settings) -> dict:
         "set_system_prompt": settings.system_prompt or "",
         "set_interpreter": bool(settings.interpreter),
         "set_tools": list(tools_or_all(settings)),
+        "set_knowledge": list(backend.kb_names(settings) if settings.knowledge is None else settings.knowledge),
     }
 
 
@@ -64,14 +68,20 @@ def settings_from_widgets(settings: Settings) -> Settings:
              "local": {"backend": "transformers", "model": v["set_model_path"].strip(), "base_url": None},
              "server": {"backend": "openai", "model": v["set_server_model"].strip() or "bundled",
                         "base_url": v["set_base_url"].strip() or None},
-             "replay": {}}[source]
+             "agent": {}, "replay": {}}[source]
+    model["agent_url"] = (v["set_agent_url"].strip() or None) if source == "agent" else None
     tools = list(v["set_tools"])
     if "set_tools" not in ss:  # the list was not on screen: keep the setting as it was
         tools = settings.tools
     elif set(tools) == set(backend.default_tool_choice(settings.replace(**model))):
         tools = None  # the default, which follows the model (and tools added later)
+    knowledge = list(v["set_knowledge"])
+    if "set_knowledge" not in ss:
+        knowledge = settings.knowledge
+    elif set(knowledge) == set(backend.kb_names(settings)):
+        knowledge = None  # all of them, including knowledge bases created later
     return settings.replace(
-        **model, api_key=v["set_api_key"].strip() or None, temperature=float(v["set_temperature"]),
+        knowledge=knowledge, **model, api_key=v["set_api_key"].strip() or None, temperature=float(v["set_temperature"]),
         top_p=float(v["set_top_p"]), max_new_tokens=int(v["set_max_new_tokens"]), max_steps=int(v["set_max_steps"]),
         system_prompt=v["set_system_prompt"].strip() or None, interpreter=bool(v["set_interpreter"]),
         tools=tools)
@@ -176,7 +186,7 @@ def draw(lang: str) -> None:
 
 def _conversations(store, lang: str) -> None:
     st.caption(t(lang, "conversations"))
-    convs = store.list()[:MAX_LISTED]
+    convs = backend.conversations(store)[:MAX_LISTED]
     with st.container(key="conversation_list", height=min(360, 44 * max(1, len(convs)) + 8), border=False):
         if not convs:
             st.caption(t(lang, "no_conversations"))
@@ -252,6 +262,8 @@ def _knowledge(lang: str) -> None:
     target = backend.upload_kb(ss.base)
     names = sorted(set(backend.kb_names(ss.base)) | {target})
     ss.set_kb = target
+    st.multiselect(t(lang, "kb_search"), backend.kb_names(ss.base), key=_bind("set_knowledge", ss.settings),
+                   help=t(lang, "kb_search_help"), on_change=on_settings_change)
     st.selectbox(t(lang, "kb_target"), names, key="set_kb", help=t(lang, "knowledge_help"), on_change=on_kb)
     files = backend.kb_files(ss.base, target)
     shown = ", ".join(f.name for f in files[:8]) + (" …" if len(files) > 8 else "")
@@ -266,7 +278,7 @@ def _knowledge(lang: str) -> None:
 def _model(s: Settings, lang: str) -> None:
     sources = SOURCES + (("replay",) if s.backend == "replay" else ())
     labels = {"bundled": t(lang, "source_bundled"), "local": t(lang, "source_local"),
-              "server": t(lang, "source_server"), "replay": "Scripted replies (demo)"}
+              "server": t(lang, "source_server"), "agent": t(lang, "source_agent"), "replay": "Scripted replies (demo)"}
     source = st.selectbox(t(lang, "model"), sources, format_func=labels.get, key=_bind("set_source", s),
                           on_change=on_settings_change)
     if source == "local":
@@ -280,6 +292,9 @@ def _model(s: Settings, lang: str) -> None:
         st.text_input(t(lang, "server_model"), key=_bind("set_server_model", s), help=t(lang, "server_model_help"),
                       on_change=on_settings_change)
         st.text_input(t(lang, "api_key"), key=_bind("set_api_key", s), type="password", help=t(lang, "api_key_help"),
+                      on_change=on_settings_change)
+    elif source == "agent":
+        st.text_input(t(lang, "agent_url"), key=_bind("set_agent_url", s), help=t(lang, "agent_url_help"),
                       on_change=on_settings_change)
     st.button(t(lang, "check_model"), icon=":material/network_check:", on_click=on_check_model, key="check_model")
     check = ss.get("model_check")
