@@ -165,8 +165,9 @@ def run_generate(bench: GenerateBenchmark, todo: list[Item], model: ChatModel, c
     stop = [] if cfg.chat_format == "model" else [IM_END]
     gen = generation(bench, cfg, stop)
     jobs = [(item, k, render_chat(chat, cfg, model)) for item in todo for k, chat in enumerate(bench.chats(item))]
-    # Longest first, so batches hold prompts of like length (less padding) and a too-long prompt fails early.
-    jobs.sort(key=lambda job: len(job[2]), reverse=True)
+    # In text order, so a batch holds prompts that begin alike (a subject's few-shot examples, one question's
+    # rotations): the transformers backend runs a batch's shared beginning once for all of its rows.
+    jobs.sort(key=lambda job: job[2])
     outputs = {item.id: [None] * len(bench.chats(item)) for item in todo}
     by_id = {item.id: item for item in todo}
     size, workers = (1, cfg.concurrency) if cfg.remote else (cfg.batch_size, 1)

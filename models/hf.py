@@ -211,10 +211,8 @@ class HFModel(ChatModel):
 
     # ---- the decode loop ------------------------------------------------------------------------------------
 
-    def _encode(self, prompts: list[str]):
-        """Left-padded ids, attention mask, and each prompt's own ids; `<s>` is added unless the prompt has it."""
-        import torch
-
+    def _encode(self, prompts: list[str]) -> list[list[int]]:
+        """Each prompt's ids; `<s>` is added unless the prompt has it."""
         bos = self.tokenizer.bos_token
         rows = []
         for p in prompts:
@@ -224,10 +222,28 @@ class HFModel(ChatModel):
             if self._max_len and len(ids) >= self._max_len:
                 raise ModelError(f"the prompt is {len(ids)} tokens; {self.name} takes at most {self._max_len}")
             rows.append(ids)
-        width = max(len(r) for r in rows)
-        ids = torch.tensor([[self._pad] * (width - len(r)) + r for r in rows], device=self.device)
-        mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=self.device)
-        return ids, mask, rows
+        return rows
+
+    def _prefill_shared(self, rows: list[list[int]]):
+        """Run the prefix all rows share once (few-shot examples, a system prompt) and copy its KV cache to every
+        row, so each row's prefill covers only its own suffix. Returns (cache, prefix length); (None, 0) when
+        there is nothing worth sharing."""
+        import torch
+
+        shared = len(rows[0]) - 1  # every row keeps at least one token of its own
+        for r in rows[1:]:
+            shared = min(shared, len(r) - 1)
+            shared = next((i for i in range(shared) if r[i] != rows[0][i]), shared)
+        if len(rows) < 2 or shared < MIN_SHARED_PREFIX:
+            return None, 0
+        with torch.inference_mode():
+            out = self.model(input_ids=torch.tensor([rows[0][:shared]], device=self.device), use_cache=True,
+                             **self._keep_last)
+        cache = out.get(self._cache_kw)
+        if cache is None or not hasattr(cache, "batch_repeat_interleave"):
+            return None, 0
+        cache.batch_repeat_interleave(len(rows))
+        return cache, shared
 
     def _decode(self, prompts: list[str], gen: GenerationConfig) -> Iterator[list[str]]:
         """Yield, per step, one text delta per prompt ("" for rows with nothing new or already finished)."""
@@ -235,16 +251,24 @@ class HFModel(ChatModel):
 
         if self.model is None:
             raise ModelError(f"{self.name} was closed")
-        ids, mask, prompt_ids = self._encode(prompts)
+        prompt_ids = self._encode(prompts)
         lengths = [len(r) for r in prompt_ids]
-        rows, width = ids.shape
+        cache, shared = self._prefill_shared(prompt_ids)
+        rest = [r[shared:] for r in prompt_ids]  # left-padded below: pads sit between the prefix and the rest
+        rows, width = len(rest), shared + max(len(r) for r in rest)
+        ids = torch.tensor([[self._pad] * (width - shared - len(r)) + r for r in rest], device=self.device)
         budget = gen.max_new_tokens
         if self._max_len:
             budget = min(budget, self._max_len - width)
         # Without padding the model's own causal mask is enough (and cheaper to build every step).
-        padded = min(lengths) < width
-        mask = torch.cat([mask, mask.new_ones(rows, budget)], dim=1) if padded else None  # grown by slicing
-        positions = (mask[:, :width].cumsum(-1) - 1).clamp(min=0) if padded else None
+        padded = min(len(r) for r in rest) < width - shared
+        mask = positions = None
+        if padded:  # grown by slicing
+            mask = torch.tensor([[1] * shared + [0] * (width - shared - len(r)) + [1] * (len(r) + budget)
+                                 for r in rest], device=self.device)
+            positions = (mask[:, :width].cumsum(-1) - 1).clamp(min=0)[:, shared:]
+        elif shared:
+            positions = torch.arange(shared, width, device=self.device).expand(rows, -1)
         detoks = [IncrementalDetokenizer(self.tokenizer, self._skip, r[-_CONTEXT:]) for r in prompt_ids]
         cutters = [StopCutter(gen.stop) for _ in range(rows)]
         done = [False] * rows
@@ -253,7 +277,6 @@ class HFModel(ChatModel):
         if gen.temperature > 0 and gen.seed is not None:
             rng = torch.Generator(device=self.device).manual_seed(gen.seed)
         self.last_usage = [Usage(n, 0) for n in lengths]
-        cache = None
         for step in range(budget):
             with torch.inference_mode():
                 out = self.model(input_ids=ids, attention_mask=None if mask is None else mask[:, :width + step],
@@ -286,6 +309,11 @@ class HFModel(ChatModel):
             ids = next_ids[:, None]
             if positions is not None:
                 positions = positions[:, -1:] + 1
+
+
+MIN_SHARED_PREFIX = 32
+"""Tokens a batch's prompts must share before their common prefix is run once for all (below it the extra forward
+pass costs more than it saves)."""
 
 
 def _choose(logits, gen: GenerationConfig, rng):

@@ -77,6 +77,28 @@ def test_batched_generate_equals_one_by_one(model):
     assert all(singles)
 
 
+def test_a_shared_prefix_is_run_once_and_changes_nothing(model):
+    shots = "<|im_start|>system\nAnswer with one letter.<|im_end|>\n" + "".join(
+        f"<|im_start|>user\nQuestion {i}: pick A, B, C or D.<|im_end|>\n<|im_start|>assistant\nB<|im_end|>\n"
+        for i in range(4))
+    prompts = [shots + f"<|im_start|>user\n{q}<|im_end|>\n<|im_start|>assistant\n"
+               for q in ("Which is first?", "最后一个是哪个？", "Two?")]
+    gen = GenerationConfig(max_new_tokens=12)
+    singles = ["".join(model.stream(p, gen)) for p in prompts]
+    lengths = []
+    handle = model.model.register_forward_pre_hook(lambda _m, _a, kw: lengths.append(kw["input_ids"].shape),
+                                                   with_kwargs=True)
+    try:
+        batched = model.generate(prompts, gen)
+    finally:
+        handle.remove()
+    assert batched == singles
+    shared = len(model.tokenizer(shots)["input_ids"])
+    assert lengths[0][0] == 1 and lengths[0][1] >= shared >= 32  # the prefix, once, for the whole batch
+    longest = max(len(model.tokenizer(p)["input_ids"]) for p in prompts)
+    assert lengths[1] == (3, longest - lengths[0][1])  # then only each prompt's own end
+
+
 def test_batched_rows_stop_independently(model):
     stop_text = "ok<|im_end|>tail"
     with scripted(model, ids_of(model, stop_text) * 3):
