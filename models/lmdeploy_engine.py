@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from models.base import ChatModel, GenerationConfig, ModelError
-from models.stops import StopCutter
+from models.stops import StopCutter, cut_stream
 
 _INSTEAD = "use `--backend openai` against `lmdeploy serve api_server <model>` instead"
 
@@ -89,16 +89,8 @@ class LMDeployModel(ChatModel):
 
     def stream(self, prompt: str, gen: GenerationConfig) -> Iterator[str]:
         # lmdeploy stops only on single-token stop words and may return the stop token; cut here as well
-        cutter = StopCutter(gen.stop)
-        for resp in self.pipe.stream_infer([prompt], gen_config=self.gen_config(gen), **self._kwargs()):
-            out = cutter.push(resp.text or "")
-            if out:
-                yield out
-            if cutter.done:
-                return
-        rest = cutter.flush()
-        if rest:
-            yield rest
+        responses = self.pipe.stream_infer([prompt], gen_config=self.gen_config(gen), **self._kwargs())
+        yield from cut_stream((resp.text for resp in responses), gen.stop)
 
     def generate(self, prompts: list[str], gen: GenerationConfig) -> list[str]:
         if not prompts:

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from models.base import ChatModel, GenerationConfig, ModelError
-from models.stops import StopCutter
+from models.stops import StopCutter, cut_stream
 
 
 @dataclass
@@ -142,17 +142,8 @@ class OpenAIModel(ChatModel):
         body = {"model": self.model, "prompt": prompt, **self._sampling(gen),
                 # lmdeploy honours these two: keep <|action_start|> & co. in the text, glued as the model wrote them
                 "skip_special_tokens": False, "spaces_between_special_tokens": False}
-        cutter = StopCutter(gen.stop)
-        for chunk in self.stream_chunks("/completions", body):
-            text = _first_choice(chunk).get("text") or ""
-            out = cutter.push(text)
-            if out:
-                yield out
-            if cutter.done:
-                return
-        rest = cutter.flush()
-        if rest:
-            yield rest
+        chunks = self.stream_chunks("/completions", body)
+        yield from cut_stream((_first_choice(chunk).get("text") for chunk in chunks), gen.stop)
 
     def generate(self, prompts: list[str], gen: GenerationConfig) -> list[str]:
         """Concurrent requests: the server batches them (continuous batching in lmdeploy)."""

@@ -6,6 +6,8 @@ backends use it as well, because servers differ (lmdeploy only stops on single-t
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 
 class StopCutter:
     """Feed text deltas in; get back the part that is safe to show.
@@ -46,3 +48,18 @@ class StopCutter:
                     best = n
                     break
         return best
+
+
+def cut_stream(pieces: Iterable[str], stop: list[str] | None) -> Iterator[str]:
+    """The text of `pieces` up to the first stop string, streamed as it comes (for servers that stop late or
+    return the stop string itself). Stops reading `pieces` at the stop."""
+    cutter = StopCutter(stop)
+    for piece in pieces:
+        out = cutter.push(piece or "")
+        if out:
+            yield out
+        if cutter.done:
+            return
+    rest = cutter.flush()
+    if rest:
+        yield rest

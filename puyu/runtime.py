@@ -47,6 +47,16 @@ BUNDLED_TOOLS = {"ocr"}
 """Plugins the bundled model sees by default. Each tool's schema costs ~230 tokens of its 1,024-token context,
 so it gets the few it needs (plus knowledge_search once there are documents to search); larger models get all."""
 
+
+def default_plugins(settings: Settings) -> set[str] | None:
+    """The plugins a conversation gets when it chose none itself (`settings.tools is None`): None means every one
+    that works here; the bundled model gets BUNDLED_TOOLS."""
+    if settings.model == "bundled" and settings.backend == "transformers":
+        kb_dir = Path(settings.data_dir).expanduser() / "knowledge"
+        return BUNDLED_TOOLS | ({"knowledge_search"} if kb_dir.is_dir() and any(kb_dir.iterdir()) else set())
+    return None
+
+
 MAX_LIVE_TOOLBOXES = 32
 """Interpreters kept running at once; the least recently used conversation's is closed beyond this."""
 
@@ -104,9 +114,7 @@ class Runtime:
             from tools.registry import default_tools
 
             kb_dir = self.data_dir / "knowledge"
-            enabled = None if settings.tools is None else set(settings.tools)
-            if enabled is None and settings.model == "bundled" and settings.backend == "transformers":
-                enabled = BUNDLED_TOOLS | ({"knowledge_search"} if kb_dir.is_dir() and any(kb_dir.iterdir()) else set())
+            enabled = default_plugins(settings) if settings.tools is None else set(settings.tools)
             tools = default_tools(workdir, kb_dir, enabled, knowledge=settings.knowledge)
         return Toolbox(tools, interpreter=interpreter, workdir=workdir)
 

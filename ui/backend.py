@@ -137,15 +137,12 @@ def tools_ready() -> bool:
 
 
 def default_tool_choice(settings: Settings) -> list[str]:
-    """The plugins a conversation gets when it chose none itself (`settings.tools is None`), as the runtime
-    decides: all of them, but only a few for the small bundled model (see puyu.runtime.BUNDLED_TOOLS)."""
-    from puyu.runtime import BUNDLED_TOOLS
+    """The plugins a conversation gets when it chose none itself, as the runtime decides (all of them, but only a
+    few for the small bundled model)."""
+    from puyu.runtime import default_plugins
 
-    if settings.model == "bundled" and settings.backend == "transformers":
-        kb = Path(settings.data_dir).expanduser() / "knowledge"
-        extra = {"knowledge_search"} if kb.is_dir() and any(kb.iterdir()) else set()
-        return sorted(BUNDLED_TOOLS | extra)
-    return list(tool_names())
+    chosen = default_plugins(settings)
+    return list(tool_names()) if chosen is None else sorted(chosen)
 
 
 def tool_names() -> tuple[str, ...]:
