@@ -285,3 +285,24 @@ def test_steps_are_sized_to_the_time_budget(tmp_path):
         assert log["train"][-1]["lr"] < 0.01 * 0.3  # the cosine got (nearly) to its floor, 0.001
     # Without the budget, max_steps 0 would never end; a loaded machine may overrun the final eval and export.
     assert info["minutes"] < 1.0
+
+
+def test_bundled_retrain_chains_the_three_steps_inside_one_budget(monkeypatch):
+    """`puyu train bundled` (the steps themselves are tested above and in test_training_data.py)."""
+    from training import bundled, pretrain, tokenizer
+    from training.data import build
+
+    calls = []
+    monkeypatch.setattr(build, "main", lambda argv: calls.append(("data", argv)) or 0)
+    monkeypatch.setattr(tokenizer, "main", lambda argv: calls.append(("tokenizer", argv)) or 0)
+    monkeypatch.setattr(pretrain, "main", lambda argv: calls.append(("train", argv)) or 0)
+    assert bundled.main(["--minutes", "30", "--n-train", "123", "--export-dir", "out/x"]) == 0
+    assert [name for name, _ in calls] == ["data", "tokenizer", "train"]
+    assert calls[0][1][:4] == ["--out", "data/agent", "--n-train", "123"]
+    assert calls[1][1] == ["--data", "data/agent/train.jsonl", "--out", "data/tokenizer"]
+    train = calls[2][1]
+    assert 28 < float(train[train.index("--max-minutes") + 1]) <= 29  # the budget less the margin and time spent
+    assert train[train.index("--resume") + 1] == "false"  # from scratch, whatever an earlier run left behind
+    assert train[train.index("--export-dir") + 1] == "out/x"
+    with pytest.raises(SystemExit, match="raise --minutes"):
+        bundled.main(["--minutes", "5"])
