@@ -95,7 +95,7 @@ def test_a_good_agent_scores_full_marks(heldout, tmp_path):
     s = run(heldout, tmp_path, PromptModel(good_agent))
     assert s["n"] == 6
     for metric in ("answer_acc", "call_valid", "tool_choice", "no_tool_chat", "multi_turn_acc", "unseen_acc",
-                   "seen_acc", "grounded"):
+                   "seen_acc", "grounded", "tool_answer_acc"):
         assert s[metric] == 100, metric
     assert s["by_subject"]["tool"]["n"] == 3
 

@@ -143,13 +143,17 @@ class ToolTasks(AgentBenchmark):
             "tool_choice": float(first == meta.get("expect_tool")) if "expect_tool" in meta else None,
             "no_tool_chat": float(not attempts) if category in NO_TOOL_CATEGORIES else None,
             "multi_turn_acc": None, "unseen_acc": None, "seen_acc": None, "grounded": None,
+            # GSM8K word problems are reasoning, not tool use: scored apart, so that they neither hide nor
+            # inflate how well the generated tool tasks are done.
+            "tool_answer_acc": _f(right) if category != "gsm8k" else None,
+            "gsm8k_acc": _f(right) if category == "gsm8k" else None,
         }
         if category == "multi_turn":
             expected = meta.get("answers") or [answer]
             got = [t["final"] for t in turns]
             out["multi_turn_acc"] = float(len(got) == len(expected) and all(
                 a is None or answer_matches(g, a) for g, a in zip(got, expected)))
-        if right is not None:
+        if right is not None and category != "gsm8k":
             out["unseen_acc" if meta.get("unseen_phrasing") else "seen_acc"] = _f(right)
         if right and category in TOOL_CATEGORIES:
             printed = "\n".join(e["result"]["text"] for e in turns[-1]["events"] if e["type"] == "tool_result")
