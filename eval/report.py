@@ -10,7 +10,7 @@ from eval.data import DataMissing, shared_data
 from eval.references import published
 
 # Columns that are bookkeeping, not scores.
-_META = ("n", "missing", "seconds", "main_metric", "by_subject")
+_META = ("n", "missing", "too_long", "seconds", "main_metric", "by_subject")
 
 
 def empty_results() -> dict:
@@ -46,6 +46,7 @@ def markdown(results: dict, refs: dict | None = None) -> str:
         others = ", ".join(f"{k} {v:g}" for k, v in metrics_of(s).items() if k != main)
         pub = ", ".join(f"{label} {score:g}" for label, score in (refs or {}).get(name, []))
         missing = f" ({s['missing']} missing)" if s.get("missing") else ""
+        missing += f" ({s['too_long']} too long for the model)" if s.get("too_long") else ""
         lines.append(f"| {name} | {s.get('n', 0)}{missing} | {main} **{s.get(main, float('nan')):.2f}** | "
                      f"{others} | {pub} |")
     for name, s in results.get("benchmarks", {}).items():

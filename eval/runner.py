@@ -28,7 +28,7 @@ from eval.benchmarks.base import AgentBenchmark, Benchmark, Chat, GenerateBenchm
 from eval.cache import PredictionCache
 from eval.config import EvalConfig
 from eval.data import shared_data
-from models.base import ChatModel, GenerationConfig, ModelError
+from models.base import ChatModel, GenerationConfig, ModelError, PromptTooLong, generate_each
 from models.batching import BatchingModel
 from tools.base import Toolbox
 
@@ -149,6 +149,8 @@ def score(bench: Benchmark, items: list[Item], cache: PredictionCache) -> dict:
     scores = [bench.score(i, cache.get(i.id)) for i in done]
     summary = bench.summarize(done, scores)
     summary["missing"] = len(items) - len(done)
+    # items whose prompt did not fit the model's context (scored as wrong answers)
+    summary["too_long"] = sum(bool(cache.get(i.id).get("too_long")) for i in done)
     summary["main_metric"] = bench.main_metric
     return summary
 
@@ -171,9 +173,10 @@ def run_generate(bench: GenerateBenchmark, todo: list[Item], model: ChatModel, c
     outputs = {item.id: [None] * len(bench.chats(item)) for item in todo}
     by_id = {item.id: item for item in todo}
     size, workers = (1, cfg.concurrency) if cfg.remote else (cfg.batch_size, 1)
+    too_long: set[str] = set()
 
     def call(batch):
-        return batch, model.generate([prompt for _, _, prompt in batch], gen)
+        return batch, generate_each(model, [prompt for _, _, prompt in batch], gen)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(call, batch) for batch in _chunks(jobs, size)]
@@ -181,9 +184,13 @@ def run_generate(bench: GenerateBenchmark, todo: list[Item], model: ChatModel, c
             for future in as_completed(futures):
                 batch, texts = future.result()
                 for (item, k, _), text in zip(batch, texts):
+                    if isinstance(text, PromptTooLong):  # scored as a wrong answer, and counted
+                        too_long.add(item.id)
+                        text = ""
                     outputs[item.id][k] = text
                     if all(o is not None for o in outputs[item.id]):
-                        cache.add({"id": item.id, "outputs": outputs[item.id]})
+                        cache.add({"id": item.id, "outputs": outputs[item.id],
+                                   **({"too_long": True} if item.id in too_long else {})})
                         done(1)
         except ModelError as e:
             for f in futures:
@@ -205,6 +212,8 @@ class _Watched(ChatModel):
     def stream(self, prompt, gen):
         try:
             yield from self.model.stream(prompt, gen)
+        except PromptTooLong:
+            raise  # the item's own failure (its conversation outgrew the context): scored, not retried
         except ModelError as e:
             self.local.error = str(e)
             raise

@@ -10,6 +10,11 @@ class ModelError(RuntimeError):
     """A generation failed (backend down, bad answer, model not loadable). Ends the agent's turn."""
 
 
+class PromptTooLong(ModelError):
+    """One prompt does not fit the model's context. That prompt's failure, not the backend's: a batch it was in
+    can be answered without it (see `generate_each`)."""
+
+
 @dataclass
 class GenerationConfig:
     max_new_tokens: int = 512
@@ -50,3 +55,14 @@ class ChatModel(ABC):
 
     def close(self) -> None:
         """Free the model's resources."""
+
+
+def generate_each(model: ChatModel, prompts: list[str], gen: GenerationConfig) -> list[str | PromptTooLong]:
+    """`model.generate(prompts)`, except that a prompt too long for the model gets its PromptTooLong in its place
+    instead of failing the whole batch. Other errors still raise."""
+    try:
+        return model.generate(prompts, gen)
+    except PromptTooLong as e:
+        if len(prompts) == 1:
+            return [e]
+        return [out for p in prompts for out in generate_each(model, [p], gen)]

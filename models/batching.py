@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 
-from models.base import ChatModel, GenerationConfig, ModelError
+from models.base import ChatModel, GenerationConfig, ModelError, generate_each
 
 
 def _key(gen: GenerationConfig) -> str:
@@ -106,7 +106,7 @@ class BatchingModel(ChatModel):
         while (batch := self._take_batch()) is not None:
             self.batch_sizes.append(len(batch))
             try:
-                texts = self.model.generate([r.prompt for r in batch], batch[0].gen)
+                texts = generate_each(self.model, [r.prompt for r in batch], batch[0].gen)
                 if len(texts) != len(batch):
                     raise ModelError(f"{self.name} returned {len(texts)} texts for {len(batch)} prompts")
             except Exception as e:  # noqa: BLE001 - every caller in the batch sees it; the worker lives on
@@ -115,4 +115,7 @@ class BatchingModel(ChatModel):
                     r.future.set_exception(err)
                 continue
             for r, text in zip(batch, texts):
-                r.future.set_result(text)
+                if isinstance(text, Exception):
+                    r.future.set_exception(text)
+                else:
+                    r.future.set_result(text)

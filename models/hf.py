@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.base import ChatModel, GenerationConfig, ModelError
+from models.base import ChatModel, GenerationConfig, ModelError, PromptTooLong
 from models.stops import StopCutter
 
 _CONTEXT = 4  # prompt tokens the detokenizer decodes along with the first new ones
@@ -220,7 +220,7 @@ class HFModel(ChatModel):
             if not ids:
                 raise ModelError("the prompt is empty")
             if self._max_len and len(ids) >= self._max_len:
-                raise ModelError(f"the prompt is {len(ids)} tokens; {self.name} takes at most {self._max_len}")
+                raise PromptTooLong(f"the prompt is {len(ids)} tokens; {self.name} takes at most {self._max_len}")
             rows.append(ids)
         return rows
 

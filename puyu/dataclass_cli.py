@@ -60,8 +60,10 @@ def add_arguments(cls, parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     for f in dataclasses.fields(cls):
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        # A bare boolean flag means true (`--fresh`); `--fresh false` still says it outright.
+        bare = {"nargs": "?", "const": True} if hints[f.name] is bool else {}
         parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=_converter(hints[f.name]),
-                            default=argparse.SUPPRESS, help=f"{docs.get(f.name, '')} (default: {default!r})")
+                            default=argparse.SUPPRESS, help=f"{docs.get(f.name, '')} (default: {default!r})", **bare)
     return parser
 
 

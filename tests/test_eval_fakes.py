@@ -7,7 +7,7 @@ import io
 import threading
 
 from agent.messages import ToolResult
-from models.base import ChatModel, ModelError
+from models.base import ChatModel, ModelError, PromptTooLong
 
 USER, ENV, ASSISTANT = "<|im_start|>user\n", "<|im_start|>environment", "<|im_start|>assistant\n"
 
@@ -22,9 +22,10 @@ class PromptModel(ChatModel):
 
     name = "prompt-model"
 
-    def __init__(self, reply, fail_after: int | None = None):
+    def __init__(self, reply, fail_after: int | None = None, max_chars: int | None = None):
         self.reply = reply
         self.fail_after = fail_after
+        self.max_chars = max_chars  # a longer prompt "does not fit the context"
         self.calls = 0
         self.batch_sizes: list[int] = []
         self.prompts: list[str] = []
@@ -36,6 +37,8 @@ class PromptModel(ChatModel):
             self.prompts.append(prompt)
             if self.fail_after is not None and self.calls > self.fail_after:
                 raise ModelError("the test backend is down")
+        if self.max_chars is not None and len(prompt) > self.max_chars:
+            raise PromptTooLong(f"the prompt is {len(prompt)} characters; at most {self.max_chars} fit")
         text = self.reply(prompt)
         cuts = [i for i in (text.find(s) for s in gen.stop) if i >= 0]
         return text[:min(cuts)] if cuts else text

@@ -104,6 +104,28 @@ def test_a_model_that_knows_nothing_scores_zero(tmp_path):
 
 
 @needs_data
+def test_prompts_too_long_for_the_model_are_scored_wrong_not_fatal(tmp_path):
+    lengths = sorted(len(p) for p in _prompts(tmp_path / "probe", ["cmmlu"], 4))
+    model = PromptModel(oracle(4), max_chars=lengths[len(lengths) // 2])  # half of the prompts do not fit
+    b = run_eval(config(tmp_path, bench=["cmmlu"], limit=4, batch_size=8), model=model,
+                 log=lambda m: None)["benchmarks"]
+    assert b["cmmlu"]["n"] == 4 and b["cmmlu"]["missing"] == 0
+    assert 0 < b["cmmlu"]["too_long"] < 4 and 0 < b["cmmlu"]["acc_circular"] < 100  # the ones that fit are right
+    assert "too long for the model" in (tmp_path / "run" / "results.md").read_text()
+    # an agent's conversation that outgrows the context ends that item's turn with an error, not the run
+    tiny = PromptModel(oracle(4), max_chars=100)
+    b = run_eval(config(tmp_path / "agent", bench=["gsm8k-agent"], limit=4), model=tiny,
+                 make_interpreter=DictInterpreter, log=lambda m: None)["benchmarks"]
+    assert b["gsm8k-agent"]["n"] == 4 and b["gsm8k-agent"]["missing"] == 0 and b["gsm8k-agent"]["accuracy"] == 0
+
+
+def _prompts(tmp_path, bench, limit):
+    model = PromptModel(lambda prompt: "I do not know.")
+    run_eval(config(tmp_path, bench=bench, limit=limit), model=model, log=lambda m: None)
+    return model.prompts
+
+
+@needs_data
 def test_gsm8k_agent_with_the_real_interpreter(tmp_path):
     from tools.interpreter import PythonInterpreter
 

@@ -257,6 +257,12 @@ def test_bad_options_are_rejected(capsys):
     assert "unknown model field" in capsys.readouterr().err
 
 
+def test_a_bare_boolean_flag_means_true():
+    assert parse(PretrainConfig, ["--resume", "--seed", "3"]).resume is True
+    assert parse(PretrainConfig, ["--resume", "false"]).resume is False
+    assert parse(PretrainConfig, ["--packing", "no"]).packing is False
+
+
 def test_schedule_warms_up_then_decays_to_the_floor():
     from training.loop import Schedule
 
