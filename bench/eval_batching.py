@@ -60,6 +60,7 @@ def random_checkpoint(preset: str, out: Path, data: Path) -> Path:
 
 def measure(model, args, bench: str, batch: int, out: Path) -> tuple[float, Path]:
     cfg = EvalConfig(model=args.model, bench=[bench], limit=args.limit, out=out, batch_size=batch,
+                     subjects=args.subjects.split(",") if args.subjects and bench == "cmmlu" else [],
                      concurrency=batch, max_new_tokens=args.max_new_tokens, max_wait_ms=args.max_wait_ms,
                      progress=False, device=args.device)
     start = time.perf_counter()
@@ -76,6 +77,8 @@ def main(argv=None) -> int:
     parser.add_argument("--tiny-layers", type=int, default=4)
     parser.add_argument("--bench", default="gsm8k-agent,gsm8k-cot,cmmlu")
     parser.add_argument("--limit", type=int, default=16)
+    parser.add_argument("--subjects", default="", help="CMMLU subjects (a full run goes subject by subject, so "
+                        "a batch can share the subject's five shots); default: items sampled across all")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=1)

@@ -119,6 +119,16 @@ def test_prompts_too_long_for_the_model_are_scored_wrong_not_fatal(tmp_path):
     assert b["gsm8k-agent"]["n"] == 4 and b["gsm8k-agent"]["missing"] == 0 and b["gsm8k-agent"]["accuracy"] == 0
 
 
+def test_batches_keep_prompts_with_a_shared_beginning_together():
+    from eval.runner import _batches
+
+    shots = {s: f"five shots about {s} " * 20 for s in "AB"}
+    rotations = [(None, k, shots[s] + f"question {s} rotation {k}") for s in "AB" for k in range(4)]
+    assert [len(b) for b in _batches(rotations, 8)] == [4, 4]  # one question's rotations each, not 8 mixed
+    unrelated = [(None, k, f"{k} " + "x" * k) for k in range(10)]
+    assert [len(b) for b in _batches(unrelated, 8)] == [8, 2]  # nothing shared: batches stay full
+
+
 def _prompts(tmp_path, bench, limit):
     model = PromptModel(lambda prompt: "I do not know.")
     run_eval(config(tmp_path, bench=bench, limit=limit), model=model, log=lambda m: None)

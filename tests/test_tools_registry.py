@@ -132,3 +132,24 @@ def test_uploaded_image_goes_through_the_agent_to_ocr(tmp_path):
     assert Image.open(result.result.images[0]).size == (700, 120)
     assert "Meeting moved to Friday" in model.prompts[1]  # the model saw the tool's text
     assert isinstance(events[-1], FinalEvent) and "Friday" in events[-1].text
+
+
+def test_a_path_to_no_file_is_read_as_the_upload_it_most_likely_means(tmp_path):
+    workdir = (tmp_path / "conv").resolve()
+    for name, color in [("first.png", "red"), ("invoice.png", "blue")]:
+        buf = __import__("io").BytesIO()
+        Image.new("RGB", (30, 20), color).save(buf, "PNG")
+        save_upload(workdir, name, buf.getvalue())
+    box = Toolbox(default_tools(workdir, None, {"image_info"}), workdir=workdir)
+
+    def info(image):
+        return box.run(ToolCall("image_info", {"image": image}))
+
+    garbled = info("/home/user/.local/share/puyu/conversations/0a1b/uploads/picture.png")  # a small model's copy
+    assert garbled.ok and "used the upload invoice.png" in garbled.text  # the latest image, said so
+    assert info("/somewhere/else/first.png").text.startswith("(There is no file /somewhere/else/first.png; "
+                                                             "used the upload first.png.)")
+    relative = info("uploads/first.png")  # relative to the conversation's work dir, where the interpreter runs
+    assert relative.ok and "There is no file" not in relative.text
+    bare = Toolbox(default_tools(tmp_path / "empty", None, {"image_info"}), workdir=tmp_path / "empty")
+    assert not bare.run(ToolCall("image_info", {"image": "/nowhere/picture.png"})).ok  # nothing to fall back on

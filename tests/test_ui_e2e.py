@@ -2,8 +2,10 @@
 answer stream in with its tool step, attach an image and see the OCR tool read it, reload and find the
 conversation again. Screenshots go to out/tests/test_ui_e2e/ (or $PUYU_TEST_OUT/test_ui_e2e/).
 
-The model: PUYU_E2E_MODEL=scripted (the default) plays written replies through the real agent, tools and page
-(ui/backend.py's PUYU_FAKE_MODEL); PUYU_E2E_MODEL=bundled runs the bundled model instead, once it exists.
+The test runs twice: with the bundled model (the real path: its own Python and its own OCR call), and with a
+scripted model that plays written replies through the real agent, tools and page (ui/backend.py's
+PUYU_FAKE_MODEL), which lets it also check what the page shows for a known answer. PUYU_E2E_MODEL=bundled (or
+scripted) runs one of them.
 Playwright drives Debian's /usr/bin/chromium; it never downloads a browser.
 """
 from __future__ import annotations
@@ -17,7 +19,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from ui_browser import CHROMIUM, CHROMIUM_ARGS, REPO, Chat, start_app, stop_app
 
-MODEL = os.environ.get("PUYU_E2E_MODEL", "scripted")
+MODELS = os.environ.get("PUYU_E2E_MODEL", "bundled,scripted").split(",")
+BUNDLED = REPO / "models" / "bundled" / "puyu-tiny"
 OUT = Path(os.environ.get("PUYU_TEST_OUT", REPO / "out" / "tests")) / "test_ui_e2e"
 
 QUESTION = "Use Python to compute the sum of the squares of 1 to 10."
@@ -50,10 +53,17 @@ def text_image(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(params=MODELS)
+def model(request):
+    if request.param == "bundled" and not (BUNDLED / "config.json").is_file():
+        pytest.skip("the bundled model is not trained yet")
+    return request.param
+
+
 @pytest.fixture
-def app_url(tmp_path):
+def app_url(tmp_path, model):
     env = {}
-    if MODEL == "scripted":
+    if model == "scripted":
         script = tmp_path / "script.json"
         script.write_text(json.dumps(SCRIPT), "utf-8")
         env = {"PUYU_FAKE_MODEL": str(script), "PUYU_FAKE_MODEL_DELAY_S": "0.02"}
@@ -66,13 +76,14 @@ def app_url(tmp_path):
         print(f"streamlit log: {log}")
 
 
-def test_chat_in_a_real_browser(app_url, tmp_path):
-    OUT.mkdir(parents=True, exist_ok=True)
+def test_chat_in_a_real_browser(app_url, model, tmp_path):
+    out = OUT / model
+    out.mkdir(parents=True, exist_ok=True)
     image = text_image(tmp_path / "invoice.png")
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        chat = Chat(page, OUT)
+        chat = Chat(page, out)
         try:
             page.goto(app_url)
             page.wait_for_selector(Chat.INPUT, timeout=60_000)
@@ -84,7 +95,7 @@ def test_chat_in_a_real_browser(app_url, tmp_path):
             chat.wait_idle()
             step = chat.step("Python")
             sync_api.expect(step.locator("[data-testid=stCode]")).to_have_count(2)  # the code and its output
-            if MODEL == "scripted":  # a real model's arithmetic is its own business; the page's is not
+            if model == "scripted":  # a real model's arithmetic is its own business; the page's is not
                 sync_api.expect(step).to_contain_text("squares = [i * i for i in range(1, 11)]")
                 sync_api.expect(step).to_contain_text("385")
                 assert "385" in chat.answers()
@@ -116,4 +127,4 @@ def test_chat_in_a_real_browser(app_url, tmp_path):
             raise
         finally:
             browser.close()
-    print(f"screenshots: {OUT}")
+    print(f"screenshots: {out}")

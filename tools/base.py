@@ -19,6 +19,10 @@ from lagent.actions import BaseAction
 from lagent.schema import ActionStatusCode
 
 from agent.messages import ToolCall, ToolResult
+from tools.files import find_upload
+
+FILE_ARGUMENTS = ("image", "file", "path")
+"""Argument names that hold a file path, for every tool (puyu's, AgentLego's and lagent's use these)."""
 
 _JSON_TYPES = {"STRING": str, "NUMBER": (int, float), "FLOAT": (int, float), "BOOLEAN": bool}
 
@@ -103,13 +107,37 @@ class Toolbox:
         problem = check_arguments(tool_schema(action), call.arguments)
         if problem:
             return ToolResult(f"Bad arguments for {call.name}: {problem}.", ok=False)
+        arguments, notes = self._find_files(call.arguments)
         try:
-            ret = action(json.dumps(call.arguments, ensure_ascii=False))
+            ret = action(json.dumps(arguments, ensure_ascii=False))
         except Exception as e:  # a tool's crash is the model's observation, not ours
             return ToolResult(f"{call.name} failed: {type(e).__name__}: {e}", ok=False)
         if ret.state != ActionStatusCode.SUCCESS:
             return ToolResult(f"{call.name} failed: {readable_error(ret.errmsg)}", ok=False)
-        return self._to_result(ret.result)
+        result = self._to_result(ret.result)
+        if notes:
+            result.text = "\n".join(notes) + "\n" + result.text
+        return result
+
+    def _find_files(self, arguments: dict) -> tuple[dict, list[str]]:
+        """Arguments with a path to no file replaced by the upload they most likely mean (tools/files.py's
+        find_upload), and a note for each replacement."""
+        if self.workdir is None:
+            return arguments, []
+        out, notes = dict(arguments), []
+        for name, value in arguments.items():
+            if name not in FILE_ARGUMENTS or not isinstance(value, str) or not value.strip():
+                continue
+            if Path(value).is_absolute() and Path(value).exists():
+                continue
+            if (self.workdir / value).exists():  # relative to the conversation, where the interpreter runs
+                out[name] = str(self.workdir / value)
+                continue
+            found = find_upload(self.workdir, value, image=name == "image")
+            if found is not None:
+                out[name] = str(found)
+                notes.append(f"(There is no file {value}; used the upload {found.name}.)")
+        return out, notes
 
     def _to_result(self, items: Any) -> ToolResult:
         texts, images, files = [], [], []

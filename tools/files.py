@@ -113,3 +113,18 @@ def _free_path(path: Path) -> Path:
         n += 1
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
     return candidate
+
+
+def find_upload(workdir: str | Path, given: str, image: bool) -> Path | None:
+    """The conversation's upload a tool argument most likely means when `given` names no file: the upload with
+    the same file name, else (for an image argument) the latest uploaded image. Small models copy a long upload
+    path badly but pick the right tool; the tool result says which file was used instead."""
+    folder = Path(workdir) / "uploads"
+    if not folder.is_dir():
+        return None
+    uploads = sorted((p for p in folder.iterdir() if p.is_file()), key=lambda p: p.stat().st_mtime_ns)
+    same_name = [p for p in uploads if p.name == Path(given).name]
+    if same_name:
+        return same_name[-1]
+    images = [p for p in uploads if p.suffix.lower() in IMAGE_TYPES]
+    return images[-1] if image and images else None

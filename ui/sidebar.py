@@ -60,9 +60,12 @@ def widget_values(settings: Settings) -> dict:
     }
 
 
-def settings_from_widgets(settings: Settings) -> Settings:
-    """`settings` with what the widgets now say (a widget not on screen keeps the setting as it was)."""
-    v = {**widget_values(settings), **{k: ss[k] for k in SETTING_KEYS if k in ss}}
+def settings_from_widgets(settings: Settings, changed: str | None = None) -> Settings:
+    """`settings` with what the widgets now say (a widget not on screen keeps the setting as it was). With
+    `changed`, only that widget's value is taken: a change event of one widget must not write the others'
+    (a browser that re-creates widgets can report their defaults, which would reset every setting)."""
+    keys = SETTING_KEYS if changed is None else (changed,)
+    v = {**widget_values(settings), **{k: ss[k] for k in keys if k in ss}}
     source = v["set_source"]
     model = {"bundled": {"backend": "transformers", "model": "bundled", "base_url": None},
              "local": {"backend": "transformers", "model": v["set_model_path"].strip(), "base_url": None},
@@ -71,12 +74,12 @@ def settings_from_widgets(settings: Settings) -> Settings:
              "agent": {}, "replay": {}}[source]
     model["agent_url"] = (v["set_agent_url"].strip() or None) if source == "agent" else None
     tools = list(v["set_tools"])
-    if "set_tools" not in ss:  # the list was not on screen: keep the setting as it was
+    if "set_tools" not in keys or "set_tools" not in ss:  # not what changed, or not on screen: keep it
         tools = settings.tools
     elif set(tools) == set(backend.default_tool_choice(settings.replace(**model))):
         tools = None  # the default, which follows the model (and tools added later)
     knowledge = list(v["set_knowledge"])
-    if "set_knowledge" not in ss:
+    if "set_knowledge" not in keys or "set_knowledge" not in ss:
         knowledge = settings.knowledge
     elif set(knowledge) == set(backend.kb_names(settings)):
         knowledge = None  # all of them, including knowledge bases created later
@@ -94,8 +97,8 @@ def show_settings(settings: Settings) -> None:
     ss.settings = settings
 
 
-def on_settings_change() -> None:
-    old, new = ss.settings, settings_from_widgets(ss.settings)
+def on_settings_change(changed: str | None = None) -> None:
+    old, new = ss.settings, settings_from_widgets(ss.settings, changed)
     if old.tools is None and (new.model, new.backend) != (old.model, old.backend):
         new = new.replace(tools=None)  # the default tool choice follows the model
         ss.pop("set_tools", None)
@@ -234,21 +237,23 @@ def _settings(lang: str) -> None:
         st.divider()
         st.caption(t(lang, "generation"))
         st.slider(t(lang, "temperature"), 0.0, 2.0, step=0.05, key=_bind("set_temperature", s),
-                  help=t(lang, "temperature_help"), on_change=on_settings_change)
-        st.slider(t(lang, "top_p"), 0.05, 1.0, step=0.05, key=_bind("set_top_p", s), on_change=on_settings_change)
+                  help=t(lang, "temperature_help"), on_change=on_settings_change, args=("set_temperature",))
+        st.slider(t(lang, "top_p"), 0.05, 1.0, step=0.05, key=_bind("set_top_p", s), on_change=on_settings_change,
+                  args=("set_top_p",))
         st.number_input(t(lang, "max_new_tokens"), 16, 32768, step=64, key=_bind("set_max_new_tokens", s),
-                        on_change=on_settings_change)
+                        on_change=on_settings_change, args=("set_max_new_tokens",))
         st.number_input(t(lang, "max_steps"), 1, 30, step=1, key=_bind("set_max_steps", s),
-                        help=t(lang, "max_steps_help"), on_change=on_settings_change)
+                        help=t(lang, "max_steps_help"), on_change=on_settings_change, args=("set_max_steps",))
         st.text_area(t(lang, "system_prompt"), key=_bind("set_system_prompt", s), height=90,
                      placeholder=backend.default_system_prompt(lang), help=t(lang, "system_prompt_help"),
-                     on_change=on_settings_change)
+                     on_change=on_settings_change, args=("set_system_prompt",))
         st.divider()
         st.caption(t(lang, "tools"))
-        st.toggle(t(lang, "interpreter"), key=_bind("set_interpreter", s), on_change=on_settings_change)
+        st.toggle(t(lang, "interpreter"), key=_bind("set_interpreter", s), on_change=on_settings_change,
+                  args=("set_interpreter",))
         if backend.tools_ready():
             st.multiselect(t(lang, "plugins"), backend.tool_names(), key=_bind("set_tools", s),
-                           on_change=on_settings_change)
+                           on_change=on_settings_change, args=("set_tools",))
         else:
             st.caption(t(lang, "tools_loading"))
         st.divider()
@@ -263,7 +268,7 @@ def _knowledge(lang: str) -> None:
     names = sorted(set(backend.kb_names(ss.base)) | {target})
     ss.set_kb = target
     st.multiselect(t(lang, "kb_search"), backend.kb_names(ss.base), key=_bind("set_knowledge", ss.settings),
-                   help=t(lang, "kb_search_help"), on_change=on_settings_change)
+                   help=t(lang, "kb_search_help"), on_change=on_settings_change, args=("set_knowledge",))
     st.selectbox(t(lang, "kb_target"), names, key="set_kb", help=t(lang, "knowledge_help"), on_change=on_kb)
     files = backend.kb_files(ss.base, target)
     shown = ", ".join(f.name for f in files[:8]) + (" …" if len(files) > 8 else "")
@@ -280,22 +285,23 @@ def _model(s: Settings, lang: str) -> None:
     labels = {"bundled": t(lang, "source_bundled"), "local": t(lang, "source_local"),
               "server": t(lang, "source_server"), "agent": t(lang, "source_agent"), "replay": "Scripted replies (demo)"}
     source = st.selectbox(t(lang, "model"), sources, format_func=labels.get, key=_bind("set_source", s),
-                          on_change=on_settings_change)
+                          on_change=on_settings_change, args=("set_source",))
     if source == "local":
         path = st.text_input(t(lang, "model_path"), key=_bind("set_model_path", s), help=t(lang, "model_path_help"),
-                             placeholder="/path/to/checkpoint", on_change=on_settings_change)
+                             placeholder="/path/to/checkpoint", on_change=on_settings_change,
+                             args=("set_model_path",))
         if path.strip() and not (Path(path.strip()).expanduser() / "config.json").is_file():
             st.caption(":material/warning: " + t(lang, "model_failed", error=f"{path.strip()}: no config.json"))
     elif source == "server":
         st.text_input(t(lang, "server_url"), key=_bind("set_base_url", s), help=t(lang, "server_url_help"),
-                      on_change=on_settings_change)
+                      on_change=on_settings_change, args=("set_base_url",))
         st.text_input(t(lang, "server_model"), key=_bind("set_server_model", s), help=t(lang, "server_model_help"),
-                      on_change=on_settings_change)
+                      on_change=on_settings_change, args=("set_server_model",))
         st.text_input(t(lang, "api_key"), key=_bind("set_api_key", s), type="password", help=t(lang, "api_key_help"),
-                      on_change=on_settings_change)
+                      on_change=on_settings_change, args=("set_api_key",))
     elif source == "agent":
         st.text_input(t(lang, "agent_url"), key=_bind("set_agent_url", s), help=t(lang, "agent_url_help"),
-                      on_change=on_settings_change)
+                      on_change=on_settings_change, args=("set_agent_url",))
     st.button(t(lang, "check_model"), icon=":material/network_check:", on_click=on_check_model, key="check_model")
     check = ss.get("model_check")
     if check and check[0] == "ok":
