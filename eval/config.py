@@ -28,9 +28,9 @@ class EvalConfig:
     """Seeds the item sample behind --limit and sampled decoding."""
     out: Path = Path("runs/eval")
     """The run folder: predictions/ (the resume cache), results.json, results.md, scores.png."""
-    concurrency: int = 8
+    concurrency: int = 16
     """Agent conversations in flight at once; for an openai backend also the requests in flight."""
-    batch_size: int = 8
+    batch_size: int = 16
     """In-process backends: prompts per generate() call (agent runs are micro-batched to this size)."""
     max_wait_ms: float = 50.0
     """In-process agent runs: longest a model call waits for others to fill its batch."""
