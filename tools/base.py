@@ -128,10 +128,9 @@ class Toolbox:
         for name, value in arguments.items():
             if name not in FILE_ARGUMENTS or not isinstance(value, str) or not value.strip():
                 continue
-            if Path(value).is_absolute() and Path(value).exists():
-                continue
-            if (self.workdir / value).exists():  # relative to the conversation, where the interpreter runs
-                out[name] = str(self.workdir / value)
+            path = self.workdir / value  # a relative path means the conversation's, where the interpreter runs
+            if path.exists():
+                out[name] = str(path)
                 continue
             found = find_upload(self.workdir, value, image=name == "image")
             if found is not None:
