@@ -272,3 +272,13 @@ def test_the_page_can_run_against_puyu_serve(data_dir, tmp_path_factory):
         assert any("puyu serve" in e.value for e in at.error), [e.value for e in at.error]
     finally:
         srv.stop()
+
+
+def test_one_widgets_change_writes_only_its_own_setting(data_dir, monkeypatch):
+    scripted(monkeypatch, ["One."])
+    at = ask(app(), "Question")
+    cid = stored(data_dir).list()[0].id
+    at.session_state["set_top_p"] = 0.05  # another widget's state gone stale, as a re-created browser widget reports
+    at.sidebar.slider(key="set_temperature").set_value(0.7).run()
+    settings = stored(data_dir).get(cid).settings
+    assert settings["temperature"] == 0.7 and settings["top_p"] == 1.0
