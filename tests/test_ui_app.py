@@ -36,6 +36,13 @@ def scripted(monkeypatch, replies: list) -> ScriptedModel:
     return model
 
 
+def setting(at: AppTest, kind: str, name: str):
+    """The sidebar widget of one setting (its key carries a revision: `set_top_p.3`)."""
+    found = [w for w in getattr(at.sidebar, kind) if (w.key or "").split(".")[0] == name]
+    assert len(found) == 1, f"{len(found)} {kind} widgets for {name}"
+    return found[0]
+
+
 def app() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
@@ -83,7 +90,7 @@ def test_tool_steps_show_code_output_errors_and_images(data_dir, monkeypatch):
     bad = "Oops.<|action_start|><|interpreter|>\n```python\n1 / 0\n```<|action_end|>"
     scripted(monkeypatch, [CALL, bad, "Making a code." + qr, "The sum is **385**."])
     at = app()
-    at.sidebar.multiselect(key="set_tools").set_value(["qr_make"]).run()
+    setting(at, "multiselect", "set_tools").set_value(["qr_make"]).run()
     ask(at, "Sum the squares")
     steps = at.main.status
     assert [s.state for s in steps] == ["complete", "error", "complete"]
@@ -122,10 +129,10 @@ def test_settings_changes_are_kept_per_conversation_and_reach_the_agent(data_dir
     model = scripted(monkeypatch, ["One.", "Two."])
     at = ask(app(), "Question")
     cid = stored(data_dir).list()[0].id
-    at.sidebar.slider(key="set_temperature").set_value(0.7).run()
-    at.sidebar.number_input(key="set_max_steps").set_value(3).run()
-    at.sidebar.text_area(key="set_system_prompt").input("You answer in haiku.").run()
-    at.sidebar.toggle(key="set_interpreter").set_value(False).run()
+    setting(at, "slider", "set_temperature").set_value(0.7).run()
+    setting(at, "number_input", "set_max_steps").set_value(3).run()
+    setting(at, "text_area", "set_system_prompt").input("You answer in haiku.").run()
+    setting(at, "toggle", "set_interpreter").set_value(False).run()
     settings = stored(data_dir).get(cid).settings
     assert (settings["temperature"], settings["max_steps"], settings["interpreter"]) == (0.7, 3, False)
     assert settings["system_prompt"] == "You answer in haiku."
@@ -133,21 +140,21 @@ def test_settings_changes_are_kept_per_conversation_and_reach_the_agent(data_dir
     ask(at, "Again")
     assert "You answer in haiku." in model.prompts[1] and "<|interpreter|>" not in model.prompts[1]
     at.sidebar.button(key="new_chat").click().run()  # a new chat starts from the settings on screen
-    assert at.sidebar.slider(key="set_temperature").value == 0.7
-    assert at.sidebar.multiselect(key="set_tools").value == ["ocr"]  # the small bundled model's default
-    at.sidebar.selectbox(key="set_source").set_value("server").run()
-    assert at.sidebar.multiselect(key="set_tools").value == list(backend.tool_names())  # a bigger model: all
+    assert setting(at, "slider", "set_temperature").value == 0.7
+    assert setting(at, "multiselect", "set_tools").value == ["ocr"]  # the small bundled model's default
+    setting(at, "selectbox", "set_source").set_value("server").run()
+    assert setting(at, "multiselect", "set_tools").value == list(backend.tool_names())  # a bigger model: all
 
 
 def test_plugins_can_be_switched_on_and_off(data_dir, monkeypatch):
     model = scripted(monkeypatch, ["Fine.", "Still fine."])
     at = app()
-    assert at.sidebar.multiselect(key="set_tools").value == ["ocr"]  # what the small bundled model gets by default
-    at.sidebar.multiselect(key="set_tools").set_value(["qr_make", "solve"]).run()
+    assert setting(at, "multiselect", "set_tools").value == ["ocr"]  # what the small bundled model gets by default
+    setting(at, "multiselect", "set_tools").set_value(["qr_make", "solve"]).run()
     ask(at, "Which tools?")
     assert '"name": "solve"' in model.prompts[0] and '"name": "qr_make"' in model.prompts[0]
     assert '"name": "ocr"' not in model.prompts[0]
-    at.sidebar.multiselect(key="set_tools").set_value([]).run()
+    setting(at, "multiselect", "set_tools").set_value([]).run()
     ask(at, "And now?")
     assert "<|plugin|>" not in model.prompts[1]
 
@@ -159,9 +166,9 @@ def test_a_conversation_chooses_the_knowledge_bases_it_searches(data_dir, monkey
     kbs.create("work"), kbs.create("private")
     scripted(monkeypatch, ["Noted.", "Noted again."])
     at = app()
-    assert sorted(at.sidebar.multiselect(key="set_knowledge").value) == ["private", "work"]  # all, by default
-    at.sidebar.multiselect(key="set_tools").set_value(["knowledge_search"]).run()
-    at.sidebar.multiselect(key="set_knowledge").set_value(["work"]).run()
+    assert sorted(setting(at, "multiselect", "set_knowledge").value) == ["private", "work"]  # all, by default
+    setting(at, "multiselect", "set_tools").set_value(["knowledge_search"]).run()
+    setting(at, "multiselect", "set_knowledge").set_value(["work"]).run()
     ask(at, "What is in my notes?")
     cid = stored(data_dir).list()[0].id
     assert stored(data_dir).get(cid).settings["knowledge"] == ["work"]
@@ -185,16 +192,16 @@ def test_a_model_that_cannot_load_gives_a_message_not_a_traceback(data_dir, monk
 
 def test_a_local_path_without_a_checkpoint_is_explained(data_dir):
     at = app()
-    at.sidebar.selectbox(key="set_source").set_value("local").run()
-    at.sidebar.text_input(key="set_model_path").input(str(data_dir / "missing")).run()
+    setting(at, "selectbox", "set_source").set_value("local").run()
+    setting(at, "text_input", "set_model_path").input(str(data_dir / "missing")).run()
     ask(at, "Hello?")
     assert any("does not exist" in e.value for e in at.error)
 
 
 def test_an_unreachable_server_is_explained(data_dir):
     at = app()
-    at.sidebar.selectbox(key="set_source").set_value("server").run()
-    at.sidebar.text_input(key="set_base_url").input("http://127.0.0.1:9").run()  # nothing listens on port 9
+    setting(at, "selectbox", "set_source").set_value("server").run()
+    setting(at, "text_input", "set_base_url").input("http://127.0.0.1:9").run()  # nothing listens on port 9
     ask(at, "Hello?")
     assert any("cannot reach http://127.0.0.1:9" in e.value for e in at.error), [e.value for e in at.error]
 
@@ -229,7 +236,7 @@ def test_rename_export_and_delete(data_dir, monkeypatch):
 def test_the_interface_speaks_chinese(data_dir, monkeypatch):
     scripted(monkeypatch, ["你好！"])
     at = app()
-    at.sidebar.segmented_control(key="set_language").set_value("zh").run()
+    setting(at, "segmented_control", "set_language").set_value("zh").run()
     assert "有什么可以帮你？" in " ".join(texts(at))
     assert json.loads((data_dir / "ui.json").read_text())["language"] == "zh"
     model = scripted(monkeypatch, ["你好！"])
@@ -260,8 +267,8 @@ def test_the_page_can_run_against_puyu_serve(data_dir, tmp_path_factory):
     srv = Server(tmp / "data", write_script(tmp / "script.json", [CALL, "It is 385."]))
     try:
         at = app()
-        at.sidebar.selectbox(key="set_source").set_value("agent").run()
-        at.sidebar.text_input(key="set_agent_url").input(srv.url).run()
+        setting(at, "selectbox", "set_source").set_value("agent").run()
+        setting(at, "text_input", "set_agent_url").input(srv.url).run()
         ask(at, "sum of squares up to 10?")
         assert "It is 385." in texts(at)
         assert any("385" in c.value for c in at.main.code), "the server's tool step is drawn"
@@ -278,7 +285,32 @@ def test_one_widgets_change_writes_only_its_own_setting(data_dir, monkeypatch):
     scripted(monkeypatch, ["One."])
     at = ask(app(), "Question")
     cid = stored(data_dir).list()[0].id
-    at.session_state["set_top_p"] = 0.05  # another widget's state gone stale, as a re-created browser widget reports
-    at.sidebar.slider(key="set_temperature").set_value(0.7).run()
+    at.session_state[setting(at, "slider", "set_top_p").key] = 0.05  # another widget's state gone stale
+    setting(at, "slider", "set_temperature").set_value(0.7).run()
     settings = stored(data_dir).get(cid).settings
     assert settings["temperature"] == 0.7 and settings["top_p"] == 1.0
+
+
+def test_settings_widgets_fall_back_to_the_setting_not_to_their_minimum(data_dir, monkeypatch):
+    """A browser widget that missed a run (an interrupted rerun that never drew the sidebar) comes back showing its
+    default and sends it with the next event: seen in CI as every setting reset to its widget's minimum (top-p
+    0.05, one agent step). So each widget's default must be the setting itself."""
+    scripted(monkeypatch, ["One."])
+    at = ask(app(), "Question")
+    setting(at, "slider", "set_top_p").set_value(0.5).run()
+    setting(at, "number_input", "set_max_steps").set_value(3).run()
+    setting(at, "toggle", "set_interpreter").set_value(False).run()
+    setting(at, "text_area", "set_system_prompt").input("Be brief.").run()
+    assert list(setting(at, "slider", "set_top_p").proto.default) == [0.5]
+    assert setting(at, "number_input", "set_max_steps").proto.default == 3
+    assert setting(at, "number_input", "set_max_new_tokens").proto.default == at.session_state.settings.max_new_tokens
+    assert setting(at, "toggle", "set_interpreter").proto.default is False
+    assert setting(at, "text_area", "set_system_prompt").proto.default == "Be brief."
+    tools = setting(at, "multiselect", "set_tools")
+    assert [tools.options[i] for i in tools.proto.default] == ["ocr"]
+    source = setting(at, "selectbox", "set_source")
+    assert source.options[source.proto.default] == "Bundled model"
+
+    setting(at, "button", "reset_settings").click().run()  # new settings on screen: new widgets with them
+    assert list(setting(at, "slider", "set_top_p").proto.default) == [1.0]
+    assert setting(at, "toggle", "set_interpreter").proto.default is True

@@ -1,7 +1,11 @@
 """The sidebar: conversations (new, switch, rename, export, delete) and the settings of the one on screen.
 
-Widgets hold their values under `set_*` keys in session state; `ss.settings` (a puyu Settings) is built from them
-whenever one changes and stored with the conversation, so each conversation keeps its own settings.
+`ss.settings` (a puyu Settings) is the truth: each settings widget is drawn with its setting as its value, and its
+change callback writes that one setting back, which is stored with the conversation (each conversation keeps its
+own settings). Widgets never get their values through session state: a browser widget that missed a run (an
+interrupted rerun that never reached the sidebar) comes back showing its *default* and reports it on the next
+event, so the default must be the setting itself, not the widget's minimum. Putting other settings on screen
+(switch conversation, reset) bumps `settings_rev`, which is part of every widget key, so the widgets are new.
 """
 from __future__ import annotations
 
@@ -60,12 +64,17 @@ def widget_values(settings: Settings) -> dict:
     }
 
 
+def widget_key(name: str) -> str:
+    """The session-state key of the settings widget `name` (one of SETTING_KEYS) as drawn now."""
+    return f"{name}.{ss.get('settings_rev', 0)}"
+
+
 def settings_from_widgets(settings: Settings, changed: str | None = None) -> Settings:
     """`settings` with what the widgets now say (a widget not on screen keeps the setting as it was). With
-    `changed`, only that widget's value is taken: a change event of one widget must not write the others'
-    (a browser that re-creates widgets can report their defaults, which would reset every setting)."""
+    `changed`, only that widget's value is taken: a change event of one widget must not write the others'."""
     keys = SETTING_KEYS if changed is None else (changed,)
-    v = {**widget_values(settings), **{k: ss[k] for k in keys if k in ss}}
+    shown = {k for k in keys if widget_key(k) in ss}
+    v = {**widget_values(settings), **{k: ss[widget_key(k)] for k in shown}}
     source = v["set_source"]
     model = {"bundled": {"backend": "transformers", "model": "bundled", "base_url": None},
              "local": {"backend": "transformers", "model": v["set_model_path"].strip(), "base_url": None},
@@ -74,12 +83,12 @@ def settings_from_widgets(settings: Settings, changed: str | None = None) -> Set
              "agent": {}, "replay": {}}[source]
     model["agent_url"] = (v["set_agent_url"].strip() or None) if source == "agent" else None
     tools = list(v["set_tools"])
-    if "set_tools" not in keys or "set_tools" not in ss:  # not what changed, or not on screen: keep it
+    if "set_tools" not in shown:  # not what changed, or not on screen: keep it
         tools = settings.tools
     elif set(tools) == set(backend.default_tool_choice(settings.replace(**model))):
         tools = None  # the default, which follows the model (and tools added later)
     knowledge = list(v["set_knowledge"])
-    if "set_knowledge" not in keys or "set_knowledge" not in ss:
+    if "set_knowledge" not in shown:
         knowledge = settings.knowledge
     elif set(knowledge) == set(backend.kb_names(settings)):
         knowledge = None  # all of them, including knowledge bases created later
@@ -91,9 +100,8 @@ def settings_from_widgets(settings: Settings, changed: str | None = None) -> Set
 
 
 def show_settings(settings: Settings) -> None:
-    """Put `settings` on the widgets (after switching conversation or resetting)."""
-    for key in SETTING_KEYS:
-        ss.pop(key, None)
+    """Put `settings` on the widgets (after switching conversation or resetting): new widget keys, new widgets."""
+    ss.settings_rev = ss.get("settings_rev", 0) + 1
     ss.settings = settings
 
 
@@ -101,7 +109,7 @@ def on_settings_change(changed: str | None = None) -> None:
     old, new = ss.settings, settings_from_widgets(ss.settings, changed)
     if old.tools is None and (new.model, new.backend) != (old.model, old.backend):
         new = new.replace(tools=None)  # the default tool choice follows the model
-        ss.pop("set_tools", None)
+        show_settings(new)  # ... and the plugin list on screen with it
     ss.settings = new
     if ss.cid is not None:
         backend.store(ss.settings).update_settings(ss.cid, backend.to_store(ss.settings))
@@ -113,8 +121,8 @@ def on_reset() -> None:
     on_settings_change()
 
 
-def on_language() -> None:
-    ss.lang = ss.set_language or ss.lang
+def on_language(key: str) -> None:
+    ss.lang = ss.get(key) or ss.lang
     backend.save_prefs(ss.base, language=ss.lang)
 
 
@@ -143,8 +151,8 @@ def on_delete(cid: str) -> None:
     on_new_chat()
 
 
-def on_kb() -> None:
-    backend.save_prefs(ss.base, kb=ss.set_kb)
+def on_kb(key: str) -> None:
+    backend.save_prefs(ss.base, kb=ss[key])
 
 
 def on_kb_create() -> None:
@@ -168,10 +176,9 @@ def on_check_model() -> None:
 
 # ---- drawing -----------------------------------------------------------------------------------------------
 
-def _bind(key: str, settings: Settings) -> str:
-    if key not in ss:
-        ss[key] = widget_values(settings)[key]
-    return key
+def _bound(name: str) -> dict:
+    """Keyword arguments that tie a widget to the setting `name`."""
+    return {"key": widget_key(name), "on_change": on_settings_change, "args": (name,)}
 
 
 def draw(lang: str) -> None:
@@ -228,48 +235,47 @@ def _manage(store, cid: str, lang: str) -> None:
 
 def _settings(lang: str) -> None:
     s = ss.settings
+    v = widget_values(s)
     with st.expander(t(lang, "settings"), icon=":material/settings:"):
-        if "set_language" not in ss:
-            ss.set_language = ss.lang
-        st.segmented_control(t(lang, "language"), list(LANGUAGES), format_func=LANGUAGES.get, key="set_language",
-                             on_change=on_language, required=True)
-        _model(s, lang)
+        st.segmented_control(t(lang, "language"), list(LANGUAGES), format_func=LANGUAGES.get, default=lang,
+                             key=f"set_language.{lang}", on_change=on_language, args=(f"set_language.{lang}",),
+                             required=True)
+        _model(s, v, lang)
         st.divider()
         st.caption(t(lang, "generation"))
-        st.slider(t(lang, "temperature"), 0.0, 2.0, step=0.05, key=_bind("set_temperature", s),
-                  help=t(lang, "temperature_help"), on_change=on_settings_change, args=("set_temperature",))
-        st.slider(t(lang, "top_p"), 0.05, 1.0, step=0.05, key=_bind("set_top_p", s), on_change=on_settings_change,
-                  args=("set_top_p",))
-        st.number_input(t(lang, "max_new_tokens"), 16, 32768, step=64, key=_bind("set_max_new_tokens", s),
-                        on_change=on_settings_change, args=("set_max_new_tokens",))
-        st.number_input(t(lang, "max_steps"), 1, 30, step=1, key=_bind("set_max_steps", s),
-                        help=t(lang, "max_steps_help"), on_change=on_settings_change, args=("set_max_steps",))
-        st.text_area(t(lang, "system_prompt"), key=_bind("set_system_prompt", s), height=90,
+        st.slider(t(lang, "temperature"), 0.0, 2.0, v["set_temperature"], step=0.05, help=t(lang, "temperature_help"),
+                  **_bound("set_temperature"))
+        st.slider(t(lang, "top_p"), 0.05, 1.0, v["set_top_p"], step=0.05, **_bound("set_top_p"))
+        st.number_input(t(lang, "max_new_tokens"), 16, 32768, v["set_max_new_tokens"], step=64,
+                        **_bound("set_max_new_tokens"))
+        st.number_input(t(lang, "max_steps"), 1, 30, v["set_max_steps"], step=1, help=t(lang, "max_steps_help"),
+                        **_bound("set_max_steps"))
+        st.text_area(t(lang, "system_prompt"), v["set_system_prompt"], height=90,
                      placeholder=backend.default_system_prompt(lang), help=t(lang, "system_prompt_help"),
-                     on_change=on_settings_change, args=("set_system_prompt",))
+                     **_bound("set_system_prompt"))
         st.divider()
         st.caption(t(lang, "tools"))
-        st.toggle(t(lang, "interpreter"), key=_bind("set_interpreter", s), on_change=on_settings_change,
-                  args=("set_interpreter",))
+        st.toggle(t(lang, "interpreter"), v["set_interpreter"], **_bound("set_interpreter"))
         if backend.tools_ready():
-            st.multiselect(t(lang, "plugins"), backend.tool_names(), key=_bind("set_tools", s),
-                           on_change=on_settings_change, args=("set_tools",))
+            names = backend.tool_names()
+            st.multiselect(t(lang, "plugins"), names, [n for n in v["set_tools"] if n in names], **_bound("set_tools"))
         else:
             st.caption(t(lang, "tools_loading"))
         st.divider()
-        _knowledge(lang)
+        _knowledge(v, lang)
         st.divider()
         st.button(t(lang, "reset"), icon=":material/restart_alt:", on_click=on_reset, key="reset_settings")
 
 
-def _knowledge(lang: str) -> None:
+def _knowledge(v: dict, lang: str) -> None:
     st.caption(t(lang, "knowledge"))
     target = backend.upload_kb(ss.base)
-    names = sorted(set(backend.kb_names(ss.base)) | {target})
-    ss.set_kb = target
-    st.multiselect(t(lang, "kb_search"), backend.kb_names(ss.base), key=_bind("set_knowledge", ss.settings),
-                   help=t(lang, "kb_search_help"), on_change=on_settings_change, args=("set_knowledge",))
-    st.selectbox(t(lang, "kb_target"), names, key="set_kb", help=t(lang, "knowledge_help"), on_change=on_kb)
+    bases = backend.kb_names(ss.base)
+    names = sorted(set(bases) | {target})
+    st.multiselect(t(lang, "kb_search"), bases, [n for n in v["set_knowledge"] if n in bases],
+                   help=t(lang, "kb_search_help"), **_bound("set_knowledge"))
+    st.selectbox(t(lang, "kb_target"), names, names.index(target), key=f"set_kb.{target}", help=t(lang, "knowledge_help"),
+                 on_change=on_kb, args=(f"set_kb.{target}",))
     files = backend.kb_files(ss.base, target)
     shown = ", ".join(f.name for f in files[:8]) + (" …" if len(files) > 8 else "")
     st.caption(t(lang, "kb_files", n=len(files), names=shown) if files else t(lang, "kb_empty"))
@@ -280,28 +286,26 @@ def _knowledge(lang: str) -> None:
         st.error(ss.kb_error, icon=":material/error:")
 
 
-def _model(s: Settings, lang: str) -> None:
+def _model(s: Settings, v: dict, lang: str) -> None:
     sources = SOURCES + (("replay",) if s.backend == "replay" else ())
     labels = {"bundled": t(lang, "source_bundled"), "local": t(lang, "source_local"),
               "server": t(lang, "source_server"), "agent": t(lang, "source_agent"), "replay": "Scripted replies (demo)"}
-    source = st.selectbox(t(lang, "model"), sources, format_func=labels.get, key=_bind("set_source", s),
-                          on_change=on_settings_change, args=("set_source",))
+    source = st.selectbox(t(lang, "model"), sources, sources.index(v["set_source"]), format_func=labels.get,
+                          **_bound("set_source"))
     if source == "local":
-        path = st.text_input(t(lang, "model_path"), key=_bind("set_model_path", s), help=t(lang, "model_path_help"),
-                             placeholder="/path/to/checkpoint", on_change=on_settings_change,
-                             args=("set_model_path",))
+        path = st.text_input(t(lang, "model_path"), v["set_model_path"], help=t(lang, "model_path_help"),
+                             placeholder="/path/to/checkpoint", **_bound("set_model_path"))
         if path.strip() and not (Path(path.strip()).expanduser() / "config.json").is_file():
             st.caption(":material/warning: " + t(lang, "model_failed", error=f"{path.strip()}: no config.json"))
     elif source == "server":
-        st.text_input(t(lang, "server_url"), key=_bind("set_base_url", s), help=t(lang, "server_url_help"),
-                      on_change=on_settings_change, args=("set_base_url",))
-        st.text_input(t(lang, "server_model"), key=_bind("set_server_model", s), help=t(lang, "server_model_help"),
-                      on_change=on_settings_change, args=("set_server_model",))
-        st.text_input(t(lang, "api_key"), key=_bind("set_api_key", s), type="password", help=t(lang, "api_key_help"),
-                      on_change=on_settings_change, args=("set_api_key",))
+        st.text_input(t(lang, "server_url"), v["set_base_url"], help=t(lang, "server_url_help"),
+                      **_bound("set_base_url"))
+        st.text_input(t(lang, "server_model"), v["set_server_model"], help=t(lang, "server_model_help"),
+                      **_bound("set_server_model"))
+        st.text_input(t(lang, "api_key"), v["set_api_key"], type="password", help=t(lang, "api_key_help"),
+                      **_bound("set_api_key"))
     elif source == "agent":
-        st.text_input(t(lang, "agent_url"), key=_bind("set_agent_url", s), help=t(lang, "agent_url_help"),
-                      on_change=on_settings_change, args=("set_agent_url",))
+        st.text_input(t(lang, "agent_url"), v["set_agent_url"], help=t(lang, "agent_url_help"), **_bound("set_agent_url"))
     st.button(t(lang, "check_model"), icon=":material/network_check:", on_click=on_check_model, key="check_model")
     check = ss.get("model_check")
     if check and check[0] == "ok":
