@@ -222,7 +222,7 @@ class _Watched(ChatModel):
     """Passes calls through and remembers, per thread, a backend failure the agent turned into an event."""
 
     def __init__(self, model: ChatModel):
-        self.model, self.name = model, model.name
+        self.model, self.name, self.prompt_style = model, model.name, model.prompt_style
         self.local = threading.local()
 
     def stream(self, prompt, gen):
@@ -244,6 +244,8 @@ def run_agent_item(bench: AgentBenchmark, item: Item, model: ChatModel, cfg: Eva
     language = bench.language(item)
     if cfg.protocol == "react" and cfg.chat_format == "model":
         protocol = PROTOCOLS["react"](language, chat_template=model.apply_chat_template)
+    elif cfg.protocol == "internlm2":
+        protocol = PROTOCOLS["internlm2"](language, style=model.prompt_style)  # as the model was trained
     else:
         protocol = PROTOCOLS[cfg.protocol](language)
     steps = bench.max_steps or cfg.max_steps

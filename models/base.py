@@ -40,6 +40,9 @@ class ChatModel(ABC):
     stop strings are cut off, as OpenAI-compatible servers do."""
 
     name: str = "model"
+    prompt_style: str = "internlm2"
+    """The system prompts the model was trained with (agent/protocols/internlm2.py STYLES); a model folder says
+    so in its puyu.json."""
 
     @abstractmethod
     def stream(self, prompt: str, gen: GenerationConfig) -> Iterator[str]:

@@ -40,7 +40,7 @@ class BatchingModel(ChatModel):
         if max_batch < 1 or max_wait_ms < 0:
             raise ValueError("max_batch must be >= 1 and max_wait_ms >= 0")
         self.model = model
-        self.name = model.name
+        self.name, self.prompt_style = model.name, model.prompt_style
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000
         self.batch_sizes: list[int] = []

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.protocols.internlm2 import read_style
 from models.base import ChatModel, GenerationConfig, ModelError, PromptTooLong
 from models.stops import StopCutter
 
@@ -130,6 +131,10 @@ class HFModel(ChatModel):
         path = Path(path).expanduser()
         _check_checkpoint(path)
         self.name = path.name
+        try:
+            self.prompt_style = read_style(path)
+        except ValueError as e:
+            raise ModelError(str(e)) from e
         self.device = _pick_device(device)
         torch.set_num_threads(default_threads())
         bars = transformers.utils.logging.is_progress_bar_enabled()

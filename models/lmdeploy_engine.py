@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from agent.protocols.internlm2 import read_style
 from models.base import ChatModel, GenerationConfig, ModelError
 from models.stops import StopCutter, cut_stream
 
@@ -71,6 +72,7 @@ class LMDeployModel(ChatModel):
             raise ModelError(f"lmdeploy could not load {path}: {str(e).strip().splitlines()[0] if str(e) else e!r}"
                              ) from e
         self.name = path.name + (f"+{Path(adapter).name}" if adapter else "")
+        self.prompt_style = read_style(path)
 
     def gen_config(self, gen: GenerationConfig):
         """Our GenerationConfig as lmdeploy's, keeping special tokens in the text like the other backends."""

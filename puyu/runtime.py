@@ -44,8 +44,8 @@ def load_model(settings: Settings) -> ChatModel:
 
 
 BUNDLED_TOOLS = {"ocr"}
-"""Plugins the bundled model sees by default. Each tool's schema costs ~230 tokens of its 1,024-token context,
-so it gets the few it needs (plus knowledge_search once there are documents to search); larger models get all."""
+"""Plugins the bundled model sees by default: the few it needs (plus knowledge_search once there are documents to
+search), since each tool it sees is one more to confuse a 5M-parameter model; larger models get all."""
 
 
 def default_plugins(settings: Settings) -> set[str] | None:
@@ -125,7 +125,8 @@ class Runtime:
         elif settings.protocol == "openai":
             protocol = OpenAIToolsProtocol(settings.language, system=settings.system_prompt)
         else:
-            protocol = InternLM2Protocol(settings.language, meta=settings.system_prompt)
+            protocol = InternLM2Protocol(settings.language, meta=settings.system_prompt,
+                                         style=getattr(self.model, "prompt_style", "internlm2"))
         gen = GenerationConfig(max_new_tokens=settings.max_new_tokens, temperature=settings.temperature,
                                top_p=settings.top_p)
         agent = Agent(self.model, self.toolbox(conversation_id, settings), protocol,

@@ -105,3 +105,33 @@ def test_react_round_trip():
     prompt = proto.render([Message("user", "q"), Message("assistant", "t", tool_call=ToolCall("python", {"code": "1"})),
                            Message("environment", "1", name="interpreter")], [OCR], True)
     assert "Observation: 1" in prompt and "- ocr:" in prompt and prompt.endswith("<|im_start|>assistant\n")
+
+
+def test_compact_style_is_the_same_protocol_with_short_system_turns():
+    """The prompts puyu's small models are trained with: same turns and tokens, a tool per line."""
+    tools = [OCR, SOLVE]
+    long, short = InternLM2Protocol("en"), InternLM2Protocol("en", style="compact")
+    messages = CONVERSATIONS[2]
+    assert len(short.render(messages, tools, True)) * 2 < len(long.render(messages, tools, True))
+    system = short.system_turns(tools, True)
+    assert system.count("<|im_start|>system") == 3 and "<|im_start|>system name=<|plugin|>\n" in system
+    first = OCR["description"].split(". ")[0]
+    assert f"\n{OCR['name']}({', '.join(OCR['required'])}): {first}" in system
+    # replies are written and read the same way in both styles
+    long_turns = long.segments(messages, tools, True)[1:]
+    assert [s.text for s in short.segments(messages, tools, True)[1:]] == [s.text for s in long_turns]
+    with pytest.raises(ValueError, match="unknown prompt style"):
+        InternLM2Protocol(style="tiny")
+
+
+def test_a_model_folder_says_its_prompt_style(tmp_path):
+    from agent.protocols.internlm2 import read_style, write_style
+
+    assert read_style(tmp_path) == "internlm2" and read_style(None) == "internlm2"
+    write_style(tmp_path, "compact")
+    assert read_style(tmp_path) == "compact"
+    write_style(tmp_path, "internlm2")  # the default needs no file
+    assert not (tmp_path / "puyu.json").exists() and read_style(tmp_path) == "internlm2"
+    (tmp_path / "puyu.json").write_text('{"prompt_style": "huge"}')
+    with pytest.raises(ValueError, match="unknown prompt_style 'huge'"):
+        read_style(tmp_path)

@@ -9,7 +9,7 @@ from agent.messages import Message, ToolCall
 from agent.protocols.internlm2 import SPECIAL_TOKENS, InternLM2Protocol
 from training.data.build import BuildConfig, Builder
 from training.data.schema import render, write_jsonl
-from training.tokenizer import main
+from training.tokenizer import chat_template, main
 
 TOOLS = [{"name": "calculator", "description": "Evaluate an arithmetic expression.",
           "parameters": [{"name": "expression", "type": "STRING", "description": "e.g. 2*(3+4)"},
@@ -88,10 +88,12 @@ CONVERSATIONS = [
 ]
 
 
+@pytest.mark.parametrize("style", ["internlm2", "compact"])
 @pytest.mark.parametrize("case", range(len(CONVERSATIONS)))
-def test_chat_template_matches_the_protocol(tok, case):
+def test_chat_template_matches_the_protocol(tok, case, style):
     messages, tools, interpreter, lang = CONVERSATIONS[case]
-    proto = InternLM2Protocol(language=lang)
+    proto = InternLM2Protocol(language=lang, style=style)
+    template = chat_template(style)
     dicts = []
     for m in messages:
         d = {"role": m.role, "content": m.content}
@@ -101,10 +103,10 @@ def test_chat_template_matches_the_protocol(tok, case):
             d["tool_call"] = {"name": m.tool_call.name, "arguments": m.tool_call.arguments}
         dicts.append(d)
     got = tok.apply_chat_template(dicts, tools=tools or None, interpreter=interpreter, language=lang,
-                                  tokenize=False, add_generation_prompt=True)
+                                  tokenize=False, add_generation_prompt=True, chat_template=template)
     assert got == tok.bos_token + proto.render(messages, tools, interpreter)
     ended = tok.apply_chat_template(dicts, tools=tools or None, interpreter=interpreter, language=lang,
-                                    tokenize=False)
+                                    tokenize=False, chat_template=template)
     assert ended == got.removesuffix(proto.generation_prompt)
 
 

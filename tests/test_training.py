@@ -305,10 +305,41 @@ def test_bundled_retrain_chains_the_three_steps_inside_one_budget(monkeypatch):
     assert bundled.main(["--minutes", "30", "--n-train", "123", "--export-dir", "out/x"]) == 0
     assert [name for name, _ in calls] == ["data", "tokenizer", "train"]
     assert calls[0][1][:4] == ["--out", "data/agent", "--n-train", "123"]
-    assert calls[1][1] == ["--data", "data/agent/train.jsonl", "--out", "data/tokenizer"]
+    assert calls[0][1][calls[0][1].index("--gsm8k-share") + 1] == "0.05"
+    assert calls[1][1] == ["--data", "data/agent/train.jsonl", "--out", "data/tokenizer", "--prompt-style", "compact"]
     train = calls[2][1]
     assert 28 < float(train[train.index("--max-minutes") + 1]) <= 29  # the budget less the margin and time spent
     assert train[train.index("--resume") + 1] == "false"  # from scratch, whatever an earlier run left behind
     assert train[train.index("--export-dir") + 1] == "out/x"
     with pytest.raises(SystemExit, match="raise --minutes"):
         bundled.main(["--minutes", "5"])
+
+
+def test_the_tokenizers_prompt_style_is_trained_on_and_travels_with_the_model(tmp_path, tok):
+    """A tokenizer made with --prompt-style compact: training renders the conversations with the compact prompts,
+    the exported folder says so (puyu.json), and the backends and the agent pick it up from there."""
+    from agent.protocols.internlm2 import read_style, write_style
+    from models.hf import HFModel
+    from puyu.runtime import Runtime
+    from puyu.settings import Settings
+    from tests.fakes import ScriptedModel
+
+    records = make_records(6)
+    long, _ = encode(records, tok, 4096)
+    short, _ = encode(records, tok, 4096, style="compact")
+    assert all(len(s) < len(lg) for s, lg in zip(short, long))
+    assert [trained_runs(s, tok) for s in short] == [trained_runs(lg, tok) for lg in long]  # same replies learned
+
+    args = tiny_run_args(tmp_path, max_steps=1, eval_every=1, save_every=1)
+    write_style(tmp_path / "tokenizer", "compact")
+    assert main(args) == 0
+    export = tmp_path / "run" / "model"
+    assert read_style(export) == "compact"
+    model = HFModel(export, device="cpu")
+    assert model.prompt_style == "compact"
+
+    scripted = ScriptedModel(["Hello."])
+    scripted.prompt_style = "compact"
+    runtime = Runtime(Settings(data_dir=str(tmp_path / "data"), interpreter=False, tools=[]), model=scripted)
+    list(runtime.session(runtime.store.create().id).send("Hi"))
+    assert scripted.prompts[0].startswith("<|im_start|>system\nYou are puyu.<|im_end|>")

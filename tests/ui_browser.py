@@ -58,6 +58,7 @@ class Chat:
     """The page, as a person uses it."""
 
     INPUT = "[data-testid=stChatInput] textarea"
+    STEP = "[data-testid=stChatMessage] [data-testid=stExpander]"  # a tool step (not the sidebar's Settings)
 
     def __init__(self, page, shots: Path):
         self.page, self.shots = page, shots
@@ -81,7 +82,7 @@ class Chat:
 
     def step(self, tool: str):
         """The last tool step of `tool`, opened."""
-        step = self.page.locator("[data-testid=stExpander]").filter(has_text=tool).last
+        step = self.page.locator(self.STEP).filter(has_text=tool).last
         step.locator("summary").click()
         return step
 

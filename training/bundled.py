@@ -27,8 +27,12 @@ class BundledConfig:
     """Training config (its data/tokenizer paths are where the first two steps write)."""
     export_dir: str = "models/bundled/puyu-tiny"
     """Where the finished model goes."""
-    n_train: int = 40000
-    """Training conversations to generate."""
+    n_train: int = 100000
+    """Training conversations to generate (about 1.3 epochs fit in the hour with compact prompts)."""
+    gsm8k_share: float = 0.05
+    """Share of GSM8K trajectories: a 5M-parameter model solves few of them, and they are long."""
+    prompt_style: str = "compact"
+    """System prompts to train with (see agent/prompts/internlm2-compact.yaml); the exported model keeps them."""
     seed: int = 0
     margin_minutes: float = 1.0
     """Kept back at the end for writing files and leaving the process."""
@@ -47,9 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[bundled] {name} ({(time.monotonic() - started) / 60:.1f} min elapsed)", file=sys.stderr, flush=True)
 
     step(f"1/3 agent data → {data_dir}")
-    build.main(["--out", data_dir, "--n-train", str(cfg.n_train), "--seed", str(cfg.seed)])
+    build.main(["--out", data_dir, "--n-train", str(cfg.n_train), "--seed", str(cfg.seed),
+                "--gsm8k-share", str(cfg.gsm8k_share)])
     step(f"2/3 tokenizer → {train_cfg.tokenizer}")
-    tokenizer.main(["--data", str(train_cfg.data), "--out", str(train_cfg.tokenizer)])
+    tokenizer.main(["--data", str(train_cfg.data), "--out", str(train_cfg.tokenizer),
+                    "--prompt-style", cfg.prompt_style])
     left = cfg.minutes - cfg.margin_minutes - (time.monotonic() - started) / 60
     if left < 5:
         raise SystemExit(f"puyu train bundled: only {left:.1f} minutes left for training; raise --minutes")

@@ -95,9 +95,9 @@ def read_records(path: str | Path) -> list[dict]:
     return records
 
 
-def _segments(record: dict) -> list[tuple[str, bool]]:
+def _segments(record: dict, style: str) -> list[tuple[str, bool]]:
     """(text, trained) pieces of a record: the data schema's rendering, which applies each turn's `loss` flag."""
-    return [(s.text, s.trained) for s in segments(Record.from_dict(record))]
+    return [(s.text, s.trained) for s in segments(Record.from_dict(record), style)]
 
 
 def prefix_ids(tokenizer) -> list[int]:
@@ -116,13 +116,15 @@ def _tokenize(tokenizer, texts: list[str]) -> dict[str, list[int]]:
     return dict(zip(unique, encoded))
 
 
-def encode(records: list[dict], tokenizer, max_len: int, where: str = "data") -> tuple[list[Example], EncodeStats]:
-    """Tokenize records segment by segment; targets only on trained segments."""
+def encode(records: list[dict], tokenizer, max_len: int, where: str = "data",
+           style: str = "internlm2") -> tuple[list[Example], EncodeStats]:
+    """Tokenize records segment by segment, rendered in the tokenizer's prompt `style`; targets only on trained
+    segments."""
     stats = EncodeStats(records=len(records))
     pieces = []
     for i, record in enumerate(records):
         try:
-            pieces.append(_segments(record))
+            pieces.append(_segments(record, style))
         except (KeyError, TypeError, ValueError) as e:
             raise DataError(f"{where}: record {i + 1} cannot be rendered ({type(e).__name__}: {e})") from None
     ids = _tokenize(tokenizer, [text for segs in pieces for text, _ in segs])

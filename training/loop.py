@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from agent.protocols.internlm2 import read_style
 from training import checkpoint, dataset
 from training.dataset import IGNORE, EncodeStats, Row
 from training.distributed import Dist, setup
@@ -148,8 +149,9 @@ def load_data(args: TrainArgs, tokenizer, model: torch.nn.Module, dist: Dist) ->
         order = torch.randperm(len(records), generator=torch.Generator().manual_seed(args.seed)).tolist()
         held = [records[i] for i in order[:n_eval]]
         records = [records[i] for i in sorted(order[n_eval:])]
-    train, stats = dataset.encode(records, tokenizer, args.max_len, args.data)
-    held_out, _ = dataset.encode(held, tokenizer, args.max_len, args.eval_data or args.data)
+    style = read_style(getattr(tokenizer, "name_or_path", None))  # the prompts the tokenizer was trained with
+    train, stats = dataset.encode(records, tokenizer, args.max_len, args.data, style)
+    held_out, _ = dataset.encode(held, tokenizer, args.max_len, args.eval_data or args.data, style)
     rows = dataset.pack if args.packing else lambda ex, _: dataset.unpacked(ex)
     return Data(rows(train, args.max_len), rows(held_out, args.max_len), stats)
 

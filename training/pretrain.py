@@ -15,7 +15,7 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, GenerationConfig
 
-from agent.protocols.internlm2 import IM_END
+from agent.protocols.internlm2 import IM_END, read_style, write_style
 from puyu.dataclass_cli import parse
 from training import checkpoint
 from training import model as models
@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         if dist.main:
             export_dir = Path(cfg.export_dir or Path(cfg.out_dir) / "model")
             checkpoint.export(model, tokenizer, export_dir)
+            write_style(export_dir, read_style(cfg.tokenizer))  # the agent renders prompts as training did
             metrics.info.update(export_dir=str(export_dir), minutes=round((time.monotonic() - started) / 60, 2))
             metrics.write(Path(cfg.out_dir))
             last = metrics.eval[-1]["loss"] if metrics.eval else float("nan")

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.protocols.base import load_prompts
-from agent.protocols.internlm2 import API_PREFIX, INTERPRETER_TOKEN, PLUGIN_TOKEN, SPECIAL_TOKENS
+from agent.protocols.internlm2 import (API_PREFIX, INTERPRETER_TOKEN, PLUGIN_TOKEN, SPECIAL_TOKENS, STYLES,
+                                       write_style)
 from puyu.dataclass_cli import parse
 
 BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
@@ -37,24 +38,29 @@ class TokenizerConfig:
     """Size of the vocabulary, special tokens and the 256 bytes included."""
     min_frequency: int = 2
     """A pair must occur this often to be merged."""
+    prompt_style: str = "internlm2"
+    """System prompts the conversations are rendered with (agent/prompts): internlm2, or compact for a small model.
+    Written to puyu.json beside the tokenizer; training and the exported model follow it."""
     max_conversations: int = 0
     """Train on at most this many conversations (0: all)."""
 
     def __post_init__(self):
         if self.vocab_size < len(ALL_SPECIAL) + 256 + 10:
             raise ValueError(f"vocab_size must be at least {len(ALL_SPECIAL) + 266}")
+        if self.prompt_style not in STYLES:
+            raise ValueError(f"prompt_style must be one of {', '.join(STYLES)}")
         self.data, self.out = Path(self.data), Path(self.out)
 
 
 # ---- the chat template ----------------------------------------------------------------------------------
 
-def chat_template() -> str:
-    """InternLM2's format in Jinja, with the agent's system prompts (both languages) written in.
+def chat_template(style: str = "internlm2") -> str:
+    """InternLM2's format in Jinja, with the agent's system prompts (both languages, of a prompt style) written in.
 
     Variables: messages (role, content, name?, tool_call? {name, arguments} or tool_calls[0].function),
     tools (lagent schemas, as the protocol takes them), interpreter (bool, default false),
     language ("en" | "zh", default "en"), add_generation_prompt."""
-    prompts = json.dumps(load_prompts("internlm2"), ensure_ascii=True)
+    prompts = json.dumps(load_prompts(STYLES[style]), ensure_ascii=True)
     names = json.dumps({"interpreter": INTERPRETER_TOKEN, "plugin": PLUGIN_TOKEN})
     head, tail = API_PREFIX.split("{tool_name}")
     mid, end = tail.split("{description}")
@@ -67,14 +73,7 @@ def chat_template() -> str:
         "{%- if interpreter is defined and interpreter and P.interpreter -%}"
         "{{- '<|im_start|>system name=<|interpreter|>\\n' + P.interpreter + '<|im_end|>\\n' -}}{%- endif -%}"
         "{%- if tools and P.plugin -%}"
-        "{%- set ns = namespace(shown=[]) -%}"
-        "{%- for t in tools -%}"
-        "{%- set ns.shown = ns.shown + [dict(t, description=" + json.dumps(head) + " + t.name.split('.')[0] + "
-        + json.dumps(mid) + " + t.description, parameters=t.parameters | selectattr('name', 'in', t.required)"
-        " | list)] -%}"
-        "{%- endfor -%}"
-        "{{- '<|im_start|>system name=<|plugin|>\\n' + P.plugin | replace('{tools}', ns.shown | tojson(indent=4))"
-        " + '<|im_end|>\\n' -}}"
+        + (_compact_tools() if style == "compact" else _lagent_tools(head, mid)) +
         "{%- endif -%}"
         "{%- for m in messages -%}"
         "{%- set content = m.content if m.content is defined and m.content is not none else '' -%}"
@@ -104,19 +103,43 @@ def chat_template() -> str:
     )
 
 
+def _lagent_tools(head: str, mid: str) -> str:
+    """The plugin turn as internlm2.plugin_list writes it: lagent's JSON list, required parameters only."""
+    return ("{%- set ns = namespace(shown=[]) -%}"
+            "{%- for t in tools -%}"
+            "{%- set ns.shown = ns.shown + [dict(t, description=" + json.dumps(head) + " + t.name.split('.')[0] + "
+            + json.dumps(mid) + " + t.description, parameters=t.parameters | selectattr('name', 'in', t.required)"
+            " | list)] -%}"
+            "{%- endfor -%}"
+            "{{- '<|im_start|>system name=<|plugin|>\\n' + P.plugin | replace('{tools}', ns.shown | tojson(indent=4))"
+            " + '<|im_end|>\\n' -}}")
+
+
+def _compact_tools() -> str:
+    """The plugin turn of the compact style: `name(required, ...): first sentence` per line."""
+    return ("{%- set ns = namespace(lines=[]) -%}"
+            "{%- for t in tools -%}"
+            "{%- set ns.lines = ns.lines + [t.name + '(' + t.required | join(', ') + '): '"
+            " + t.description.split('. ')[0]] -%}"
+            "{%- endfor -%}"
+            "{{- '<|im_start|>system name=<|plugin|>\\n' + P.plugin | replace('{tools}', ns.lines | join('\\n'))"
+            " + '<|im_end|>\\n' -}}")
+
+
 # ---- training -------------------------------------------------------------------------------------------
 
-def training_texts(path: Path, limit: int = 0) -> Iterator[str]:
+def training_texts(path: Path, limit: int = 0, style: str = "internlm2") -> Iterator[str]:
     """The conversations as the model will read them (InternLM2 text, system turns included)."""
     from training.data.schema import read_jsonl, render
 
     for i, record in enumerate(read_jsonl(path)):
         if limit and i >= limit:
             return
-        yield render(record)
+        yield render(record, style)
 
 
-def train(texts: Iterable[str], vocab_size: int = 6000, min_frequency: int = 2, progress: bool = True):
+def train(texts: Iterable[str], vocab_size: int = 6000, min_frequency: int = 2, progress: bool = True,
+          style: str = "internlm2"):
     """A PreTrainedTokenizerFast trained on `texts`."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
@@ -134,7 +157,7 @@ def train(texts: Iterable[str], vocab_size: int = 6000, min_frequency: int = 2, 
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD,
                                    unk_token=UNK, additional_special_tokens=list(SPECIAL_TOKENS),
                                    clean_up_tokenization_spaces=False, model_max_length=1024)
-    fast.chat_template = chat_template()
+    fast.chat_template = chat_template(style)
     return fast
 
 
@@ -169,12 +192,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {cfg.data} not found; build it first: python -m training.data.build --out {cfg.data.parent}",
               file=sys.stderr)
         return 2
-    texts = list(training_texts(cfg.data, cfg.max_conversations))
+    texts = list(training_texts(cfg.data, cfg.max_conversations, cfg.prompt_style))
     if not texts:
         print(f"error: {cfg.data} holds no conversations", file=sys.stderr)
         return 2
-    tokenizer = train(texts, cfg.vocab_size, cfg.min_frequency)
+    tokenizer = train(texts, cfg.vocab_size, cfg.min_frequency, style=cfg.prompt_style)
     save(tokenizer, cfg.out)
+    write_style(cfg.out, cfg.prompt_style)
     stats = {"vocab_size": len(tokenizer), "special_ids": {t: tokenizer.convert_tokens_to_ids(t) for t in ALL_SPECIAL},
              "train_data": str(cfg.data), **length_stats(tokenizer, texts)}
     (cfg.out / "tokenizer_stats.json").write_text(json.dumps(stats, indent=2), "utf-8")

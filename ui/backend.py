@@ -153,10 +153,18 @@ def tool_names() -> tuple[str, ...]:
     return tuple(n for n in TOOL_NAMES if n != "vqa" or os.environ.get(VLM_ENV))
 
 
-def default_system_prompt(language: str) -> str:
-    from agent.protocols.base import load_prompts
+def default_system_prompt(settings: Settings, language: str) -> str:
+    """The opening system prompt the agent uses when the user wrote none: that of the model's prompt style."""
+    from agent.protocols.internlm2 import InternLM2Protocol, read_style
+    from puyu.runtime import model_path
 
-    return load_prompts("internlm2").get(language, load_prompts("internlm2")["en"])["meta"]
+    style = "internlm2"
+    if settings.backend == "transformers":
+        try:
+            style = read_style(model_path(settings))
+        except (ModelError, ValueError):
+            pass  # the model cannot load; the model check says why
+    return InternLM2Protocol(language if language in ("en", "zh") else "en", style=style).meta
 
 
 def load_prefs(settings: Settings) -> dict:

@@ -251,7 +251,7 @@ def _settings(lang: str) -> None:
         st.number_input(t(lang, "max_steps"), 1, 30, v["set_max_steps"], step=1, help=t(lang, "max_steps_help"),
                         **_bound("set_max_steps"))
         st.text_area(t(lang, "system_prompt"), v["set_system_prompt"], height=90,
-                     placeholder=backend.default_system_prompt(lang), help=t(lang, "system_prompt_help"),
+                     placeholder=backend.default_system_prompt(s, lang), help=t(lang, "system_prompt_help"),
                      **_bound("set_system_prompt"))
         st.divider()
         st.caption(t(lang, "tools"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from agent.messages import INTERPRETER, ToolCall
 from agent.protocols.base import Parsed, Protocol, Segment, load_prompts
@@ -33,8 +34,43 @@ def code_block(code: str) -> str:
     return f"```python\n{code.strip()}\n```"
 
 
-def plugin_list(tools: list[dict]) -> str:
-    """The JSON list of tools for the `system name=<|plugin|>` turn (only required parameters, as lagent does)."""
+STYLES = {"internlm2": "internlm2", "compact": "internlm2-compact"}
+"""Prompt styles (agent/prompts/<file>.yaml): InternLM2's own, and a short one for the small models puyu trains."""
+STYLE_FILE = "puyu.json"
+"""A model or tokenizer folder says its prompt style here: {"prompt_style": "compact"}. No file: internlm2."""
+
+
+def read_style(directory: str | Path | None) -> str:
+    """The prompt style a model or tokenizer folder was trained with."""
+    path = Path(directory or "") / STYLE_FILE
+    if not directory or not path.is_file():
+        return "internlm2"
+    style = json.loads(path.read_text("utf-8")).get("prompt_style", "internlm2")
+    if style not in STYLES:
+        raise ValueError(f"{path}: unknown prompt_style {style!r} (known: {', '.join(STYLES)})")
+    return style
+
+
+def write_style(directory: str | Path, style: str) -> None:
+    if style not in STYLES:
+        raise ValueError(f"unknown prompt style {style!r} (known: {', '.join(STYLES)})")
+    path = Path(directory) / STYLE_FILE
+    if style == "internlm2":
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(json.dumps({"prompt_style": style}) + "\n", "utf-8")
+
+
+def summary(description: str) -> str:
+    """A tool description's first sentence (the compact style's tool line)."""
+    return description.split(". ")[0]
+
+
+def plugin_list(tools: list[dict], style: str = "internlm2") -> str:
+    """The tools for the `system name=<|plugin|>` turn. internlm2: lagent's JSON list (required parameters only);
+    compact: one line per tool, `name(required, ...): first sentence`."""
+    if style == "compact":
+        return "\n".join(f"{t['name']}({', '.join(t['required'])}): {summary(t['description'])}" for t in tools)
     shown = []
     for tool in tools:
         tool = dict(tool)
@@ -64,8 +100,11 @@ class InternLM2Protocol(Protocol):
     generation_prompt = f"{IM_START}assistant\n"
 
     def __init__(self, language: str = "en", meta: str | None = None, interpreter_prompt: str | None = None,
-                 plugin_prompt: str | None = None):
-        prompts = load_prompts("internlm2")[language]
+                 plugin_prompt: str | None = None, style: str = "internlm2"):
+        if style not in STYLES:
+            raise ValueError(f"unknown prompt style {style!r} (known: {', '.join(STYLES)})")
+        self.style = style
+        prompts = load_prompts(STYLES[style])[language]
         self.meta = prompts["meta"] if meta is None else meta
         self.interpreter_prompt = prompts["interpreter"] if interpreter_prompt is None else interpreter_prompt
         self.plugin_prompt = prompts["plugin"] if plugin_prompt is None else plugin_prompt
@@ -75,7 +114,7 @@ class InternLM2Protocol(Protocol):
         if interpreter and self.interpreter_prompt:
             text += turn("system", self.interpreter_prompt, "interpreter")
         if tools and self.plugin_prompt:
-            text += turn("system", self.plugin_prompt.format(tools=plugin_list(tools)), "plugin")
+            text += turn("system", self.plugin_prompt.format(tools=plugin_list(tools, self.style)), "plugin")
         return text
 
     def segments(self, messages, tools, interpreter):

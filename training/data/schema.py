@@ -156,20 +156,20 @@ class Record:
 
 
 @cache
-def protocol(lang: str = "en") -> InternLM2Protocol:
-    """The agent's default InternLM2 protocol for a language (its default system prompts)."""
-    return InternLM2Protocol(language=lang)
+def protocol(lang: str = "en", style: str = "internlm2") -> InternLM2Protocol:
+    """The agent's InternLM2 protocol for a language with the default system prompts of a prompt style."""
+    return InternLM2Protocol(language=lang, style=style)
 
 
-def segments(record: Record) -> list[Segment]:
+def segments(record: Record, style: str = "internlm2") -> list[Segment]:
     """The rendered conversation as pieces; `trained` is the protocol's flag AND the turn's `loss`."""
-    segs = protocol(record.prompt_lang).segments(record.messages(), record.tools, record.interpreter)
+    segs = protocol(record.prompt_lang, style).segments(record.messages(), record.tools, record.interpreter)
     return [Segment(s.text, s.trained and s.index >= 0 and record.conversation[s.index].loss, s.index)
             for s in segs]
 
 
-def render(record: Record) -> str:
-    return "".join(s.text for s in segments(record))
+def render(record: Record, style: str = "internlm2") -> str:
+    return "".join(s.text for s in segments(record, style))
 
 
 # ---- Agent-FLAN -------------------------------------------------------------------------------------
