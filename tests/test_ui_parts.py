@@ -43,6 +43,14 @@ def test_latex_delimiters_are_converted_outside_code_only():
     assert display_text("```python\nx = '\\(y\\)'") == "```python\nx = '\\(y\\)'"  # an unclosed fence (streaming)
 
 
+def test_a_bare_number_answer_is_not_a_list_item():
+    """A small model's "36." would render as an empty ordered list starting at 36."""
+    assert display_text("36.") == "36\\."
+    assert display_text("The answer:\n-4. \n```\n7.\n```") == "The answer:\n-4\\. \n```\n7.\n```"
+    assert display_text("1. first\n2. second") == "1. first\n2. second"  # a real list stays a list
+    assert display_text("It is 3.11 miles.") == "It is 3.11 miles."
+
+
 def test_step_labels_and_outputs():
     code = ToolCall("python", {"code": "\n\nimport math  # `why`\nprint(math.pi)"})
     assert tool_label(code, "en") == "Python · `import math  # 'why'`"

@@ -38,21 +38,24 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}
 _CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.DOTALL)
 _DISPLAY_MATH = re.compile(r"\\\[(.+?)\\\]", re.DOTALL)
 _INLINE_MATH = re.compile(r"\\\((.+?)\\\)", re.DOTALL)
+_BARE_NUMBER = re.compile(r"^([ \t]*-?\d+)\.(?=[ \t]*$)", re.M)  # "36." alone on its line
 _REF_LINE = re.compile(r"^\[(?:image|file): [^\]]+\]$", re.MULTILINE)
 
 
 def display_text(text: str) -> str:
     """Model Markdown as Streamlit should draw it: `\\(x\\)` and `\\[x\\]` (what models often write) become `$x$`
-    and `$$x$$` (what Streamlit's KaTeX reads), except inside code."""
+    and `$$x$$` (what Streamlit's KaTeX reads), and a line that is only a number and a full stop ("36.", a short
+    answer) stays a number instead of becoming an empty list item numbered 36; code is left as it is."""
     out, last = [], 0
     for m in _CODE.finditer(text):
-        out += [_math(text[last:m.start()]), m.group(0)]
+        out += [_prose(text[last:m.start()]), m.group(0)]
         last = m.end()
-    out.append(_math(text[last:]))
+    out.append(_prose(text[last:]))
     return "".join(out)
 
 
-def _math(s: str) -> str:
+def _prose(s: str) -> str:
+    s = _BARE_NUMBER.sub(r"\1\\.", s)
     s = _DISPLAY_MATH.sub(lambda m: f"$${m.group(1)}$$", s)
     return _INLINE_MATH.sub(lambda m: f"${m.group(1)}$", s)
 
