@@ -180,18 +180,6 @@ def test_multi_turn_items_reuse_earlier_variables(built):
         assert not Session().run(codes[-1]).ok  # alone, the last program lacks what earlier turns defined
 
 
-def test_new_topic_items_solve_the_second_task_from_scratch(built):
-    train, _, _ = built
-    items = [r for r in train if r.meta["family"] == "new_topic"]
-    assert items
-    for rec in items:
-        codes = [c["arguments"]["code"] for c in rec.calls()]
-        assert len(codes) == 2 and len([t for t in rec.conversation if t.role == "user"]) == 2
-        alone = Session().run(codes[-1])
-        assert alone.ok  # needs nothing the first program defined
-        assert answer_matches(rec.conversation[-1].content, rec.meta["answer"])
-
-
 def test_recovery_items_fix_a_real_error(built):
     train, _, _ = built
     items = [r for r in train if r.meta["family"] == "recovery"]
@@ -243,7 +231,7 @@ def test_plugin_items_list_the_called_tool_and_really_ran_it(built):
         for turn in rec.conversation:
             if turn.name == "file":
                 path = json.loads(turn.content)[0]["path"]
-                assert re.match(r"/[\w./-]+/conversations/[0-9a-f]{16}/uploads/[^/]+$", path), path
+                assert path.startswith("/home/user/.local/share/puyu/conversations/")
         assert "/tmp/" not in json.dumps(rec.to_dict())  # scratch paths never leak into the data
 
 

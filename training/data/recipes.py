@@ -70,21 +70,6 @@ def multi_turn(d: Dialog, schemas: list[dict]) -> Record:
     return d.record("multi_turn", "multi_turn", expect_tool=INTERPRETER, reuses=reused)
 
 
-def new_topic(d: Dialog, schemas: list[dict]) -> Record:
-    """A second, unrelated task after a tool answer, solved from scratch: not every later question is a follow-up
-    (multi_turn always ends with one, and a model trained on it alone reuses old variables for a new task)."""
-    families = ["arithmetic", "percent", "units", "currency", "stats", "dates", "algebra"]
-    a, b = d.rng.sample(families, 2)
-    first = pick_problem(d, a)
-    second = pick_problem(d, b)
-    d.tools = decoy_tools(d.rng, schemas, FITTING_PLUGIN[a] | FITTING_PLUGIN[b])
-    d.user(first.question)
-    d.solve(first)
-    d.user(second.question)
-    d.solve(second)
-    return d.record("new_topic", "multi_turn", expect_tool=INTERPRETER)
-
-
 def chat_then_tool(d: Dialog, schemas: list[dict]) -> Record:
     """Small talk around a tool turn: a greeting before it, or thanks after it."""
     family = d.rng.choice(["arithmetic", "percent", "units", "stats", "dates", "algebra"])
@@ -138,6 +123,6 @@ def _single(family: str) -> Callable[[Dialog, list[dict]], Record]:
 
 RECIPES: dict[str, Callable[[Dialog, list[dict]], Record]] = {
     **{f: _single(f) for f in PROBLEMS},
-    "multi_turn": multi_turn, "new_topic": new_topic, "chat_then_tool": chat_then_tool, "recovery": recovery, "chat": chat,
+    "multi_turn": multi_turn, "chat_then_tool": chat_then_tool, "recovery": recovery, "chat": chat,
     "out_of_scope": out_of_scope,
 }

@@ -26,17 +26,6 @@ from training.data.phrasing import OPEN, join, noisy
 from training.data.schema import Record, Turn
 
 CANON = "/home/user/.local/share/puyu/conversations"
-# Where uploads live on users' machines (puyu's data folder, `--data-dir`): the model must copy the path it is
-# shown, not one it learned by heart.
-DATA_DIRS = [CANON, CANON, "/root/.local/share/puyu/conversations", "/home/{user}/.local/share/puyu/conversations",
-             "/mnt/data/puyu-{tag}/conversations", "/data/puyu/conversations", "/home/{user}/puyu-data/conversations"]
-USERS = ["alice", "wei", "li", "sam", "student", "dev", "zhang", "maria"]
-
-
-def conversation_dir(rng: random.Random) -> str:
-    """An upload folder as puyu makes them: <data dir>/conversations/<16 hex digits> (agent/store.py ids)."""
-    root = rng.choice(DATA_DIRS).format(user=rng.choice(USERS), tag=f"{rng.getrandbits(32):08x}")
-    return f"{root}/{rng.getrandbits(64):016x}"
 """Where the app keeps a conversation's files (<data_dir>/conversations/<id>); paths in the data use it."""
 
 WEIGHTS = {"calculator": 3, "solve": 3, "ocr": 2.5, "image_info": 2, "image_edit": 2, "qr_read": 1.5, "qr_make": 0.6,
@@ -172,7 +161,7 @@ class PluginMaker:
             self._assets[key] = spec.make(random.Random(f"asset:{kind}:{d.split}:{index}"),
                                           folder / f"{kind}-{d.split}-{index}")
         real, facts = self._assets[key]
-        conv_dir = conversation_dir(d.rng)
+        conv_dir = f"{CANON}/{d.rng.getrandbits(48):012x}"
         shown = f"{conv_dir}/uploads/{d.rng.choice(spec.names)}{real.suffix}"
         return shown, str(real), facts, conv_dir
 
@@ -196,7 +185,7 @@ class PluginMaker:
 
     def _call(self, d: Dialog, name: str, args: dict, real: dict | None = None, conv_dir: str = "",
               thought: str = "") -> tuple[str, bool]:
-        conv_dir = conv_dir or conversation_dir(d.rng)
+        conv_dir = conv_dir or f"{CANON}/{d.rng.getrandbits(48):012x}"
         out, ok = self.run(name, args, real or args, conv_dir, key=f"{d.split}:{d.rng.getrandbits(32)}")
         d.plugin(name, args, out, thought)
         return out, ok
