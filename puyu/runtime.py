@@ -126,7 +126,7 @@ class Runtime:
             protocol = OpenAIToolsProtocol(settings.language, system=settings.system_prompt)
         else:
             protocol = InternLM2Protocol(settings.language, meta=settings.system_prompt,
-                                         style=getattr(self.model, "prompt_style", "internlm2"))
+                                         style=self.model.prompt_style)
         gen = GenerationConfig(max_new_tokens=settings.max_new_tokens, temperature=settings.temperature,
                                top_p=settings.top_p)
         agent = Agent(self.model, self.toolbox(conversation_id, settings), protocol,

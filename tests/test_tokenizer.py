@@ -129,3 +129,9 @@ def test_saved_folder_is_plain_transformers(tok_dir):
 def test_cli_reports_a_missing_data_file(tmp_path, capsys):
     assert main(["--data", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "t")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_cli_rejects_an_unknown_prompt_style(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--data", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "t"), "--prompt-style", "huge"])
+    assert "--prompt-style: unknown prompt style 'huge'" in capsys.readouterr().err

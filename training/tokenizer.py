@@ -17,8 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.protocols.base import load_prompts
-from agent.protocols.internlm2 import (API_PREFIX, INTERPRETER_TOKEN, PLUGIN_TOKEN, SPECIAL_TOKENS, STYLES,
-                                       write_style)
+from agent.protocols.internlm2 import (
+    API_PREFIX,
+    INTERPRETER_TOKEN,
+    PLUGIN_TOKEN,
+    SPECIAL_TOKENS,
+    STYLES,
+    check_style,
+    write_style,
+)
 from puyu.dataclass_cli import parse
 
 BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
@@ -47,8 +54,7 @@ class TokenizerConfig:
     def __post_init__(self):
         if self.vocab_size < len(ALL_SPECIAL) + 256 + 10:
             raise ValueError(f"vocab_size must be at least {len(ALL_SPECIAL) + 266}")
-        if self.prompt_style not in STYLES:
-            raise ValueError(f"prompt_style must be one of {', '.join(STYLES)}")
+        check_style(self.prompt_style, "--prompt-style")
         self.data, self.out = Path(self.data), Path(self.out)
 
 

@@ -159,7 +159,7 @@ def default_system_prompt(settings: Settings, language: str) -> str:
     from puyu.runtime import model_path
 
     style = "internlm2"
-    if settings.backend == "transformers":
+    if settings.backend != "openai":  # a served model's folder is the server's business
         try:
             style = read_style(model_path(settings))
         except (ModelError, ValueError):

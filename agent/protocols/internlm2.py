@@ -40,21 +40,24 @@ STYLE_FILE = "puyu.json"
 """A model or tokenizer folder says its prompt style here: {"prompt_style": "compact"}. No file: internlm2."""
 
 
+def check_style(style: str, where: str = "", field: str = "prompt style") -> str:
+    """`style` if it is one of STYLES; else a ValueError that says where it came from (a file, an option)."""
+    if style not in STYLES:
+        raise ValueError(f"{where}{': ' if where else ''}unknown {field} {style!r} (known: {', '.join(STYLES)})")
+    return style
+
+
 def read_style(directory: str | Path | None) -> str:
     """The prompt style a model or tokenizer folder was trained with."""
     path = Path(directory or "") / STYLE_FILE
     if not directory or not path.is_file():
         return "internlm2"
-    style = json.loads(path.read_text("utf-8")).get("prompt_style", "internlm2")
-    if style not in STYLES:
-        raise ValueError(f"{path}: unknown prompt_style {style!r} (known: {', '.join(STYLES)})")
-    return style
+    return check_style(json.loads(path.read_text("utf-8")).get("prompt_style", "internlm2"), str(path), "prompt_style")
 
 
 def write_style(directory: str | Path, style: str) -> None:
-    if style not in STYLES:
-        raise ValueError(f"unknown prompt style {style!r} (known: {', '.join(STYLES)})")
     path = Path(directory) / STYLE_FILE
+    check_style(style, str(path))
     if style == "internlm2":
         path.unlink(missing_ok=True)
     else:
@@ -101,9 +104,7 @@ class InternLM2Protocol(Protocol):
 
     def __init__(self, language: str = "en", meta: str | None = None, interpreter_prompt: str | None = None,
                  plugin_prompt: str | None = None, style: str = "internlm2"):
-        if style not in STYLES:
-            raise ValueError(f"unknown prompt style {style!r} (known: {', '.join(STYLES)})")
-        self.style = style
+        self.style = check_style(style)
         prompts = load_prompts(STYLES[style])[language]
         self.meta = prompts["meta"] if meta is None else meta
         self.interpreter_prompt = prompts["interpreter"] if interpreter_prompt is None else interpreter_prompt
