@@ -1,4 +1,5 @@
-"""Training throughput with sequence packing vs one conversation per row padded to the batch's longest.
+"""Training throughput with sequence packing vs one conversation per row padded to the batch's longest, and
+(`--bf16`) packed rows under bf16 autocast vs fp32.
 
     python bench/packing.py --data data/agent/train.jsonl --tokenizer data/tokenizer --model puyu-tiny \
         --steps 15 --out bench/results/packing.json
@@ -53,6 +54,8 @@ class BenchConfig:
     """torch CPU threads."""
     seed: int = 0
     """Row order and weights."""
+    bf16: bool = False
+    """Also time packed rows under CPU bf16 autocast (what `precision: auto` picks on CPUs with native bf16)."""
     out: str = ""
     """Write the results as JSON here too."""
 
@@ -60,8 +63,9 @@ class BenchConfig:
 class Mode:
     """One way of batching, with its own model and optimizer, timed a step at a time."""
 
-    def __init__(self, name: str, rows: list[dataset.Row], batch: int, cfg: BenchConfig, model, pad_id: int):
-        self.name, self.rows, self.batch, self.pad_id = name, rows, batch, pad_id
+    def __init__(self, name: str, rows: list[dataset.Row], batch: int, cfg: BenchConfig, model, pad_id: int,
+                 bf16: bool = False):
+        self.name, self.rows, self.batch, self.pad_id, self.bf16 = name, rows, batch, pad_id, bf16
         self.loss_fn = TokenLoss(model)
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
         self.order = dataset.RowOrder(len(rows), cfg.seed)
@@ -72,7 +76,8 @@ class Mode:
         picked = [self.rows[i] for i in self.order.take(n * self.batch, self.batch)]
         tensors = dataset.collate(picked, self.pad_id)
         wall, cpu = time.perf_counter(), time.process_time()
-        loss = self.loss_fn(**tensors) / (tensors["targets"] != dataset.IGNORE).sum()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            loss = self.loss_fn(**tensors) / (tensors["targets"] != dataset.IGNORE).sum()
         loss.backward()
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
@@ -106,6 +111,9 @@ def main(argv: list[str] | None = None) -> dict:
     modes = [Mode("packed", packed_rows, cfg.batch_size, cfg, _model(cfg, shape, tokenizer, eos_id, pad_id), pad_id),
              Mode("padded", dataset.unpacked(examples), max(1, round(per_row * cfg.batch_size)), cfg,
                   _model(cfg, shape, tokenizer, eos_id, pad_id), pad_id)]
+    if cfg.bf16:
+        modes.append(Mode("bf16", packed_rows, cfg.batch_size, cfg, _model(cfg, shape, tokenizer, eos_id, pad_id),
+                          pad_id, bf16=True))
     # Steps alternate between the modes, so a busy machine slows both alike.
     for n in range(cfg.warmup + cfg.steps):
         for mode in modes:
@@ -123,6 +131,9 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{mode:<8}{r['rows_per_step']:>10}{r['real_tokens_per_s']:>12,.0f}{r['real_tokens_per_cpu_s']:>11,.0f}"
               f"{r['padding']:>9.1%}{r['ms_per_step']:>9,.0f}")
     print(f"packing speed-up: {speedup:.2f}x")
+    if cfg.bf16:
+        report["bf16_speedup"] = round(results["bf16"]["real_tokens_per_s"] / results["packed"]["real_tokens_per_s"], 2)
+        print(f"bf16 autocast vs fp32, both packed: {report['bf16_speedup']:.2f}x")
     if cfg.out:
         Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
         Path(cfg.out).write_text(json.dumps(report, indent=1))

@@ -168,19 +168,34 @@ def join(*pieces: str) -> str:
 
 OPEN = {
     "en": Parts("open.en", ["", "", "", "Hi, ", "Hey, ", "Hello! ", "Quick question: ", "Question: ",
-                            "I need some help. ", "Help me out: ", "OK so ", "Hmm, "],
+                            "I need some help. ", "Help me out: ", "OK so ", "Hmm, ",
+                            "", "", "", "", "Good afternoon! ", "Good evening. ", "Evening! ", "Afternoon, ", "Yo, ",
+                            "Another one: ", "Homework help: ", "Hello, ", "Hey! ", "Hiya, ", "Greetings. ",
+                            "One more: ", "Next question: ", "Can you help? ", "Alright, ", "Hi again! ",
+                            "A question for you: ", "Good day! ", "Howdy! "],
                 ["Good morning! ", "Math time: ", "Hey there, quick one: "]),
-    "zh": Parts("open.zh", ["", "", "", "你好，", "请问，", "问一下，", "帮个忙：", "嗨，", "我想问问，"],
+    "zh": Parts("open.zh", ["", "", "", "你好，", "请问，", "问一下，", "帮个忙：", "嗨，", "我想问问，",
+                            "", "", "下午好！", "晚上好，", "再问一个：", "您好，", "哈喽，", "嘿，", "请教一下，",
+                            "有个问题：", "帮我算算：", "在吗？", "作业题：", "下一个问题：", "中午好！", "还有一题：",
+                            "求助："],
                 ["早上好！", "打扰一下，"]),
 }
 POLITE = {
-    "en": Parts("polite.en", ["", "", "", " please", " thanks", " Thank you!", " Thanks in advance."],
+    "en": Parts("polite.en", ["", "", "", " please", " thanks", " Thank you!", " Thanks in advance.",
+                              " pls", " thx", " thank you", " if you can", " if you don't mind", " Thanks a lot!",
+                              " please and thank you", " Thanks so much."],
                 [" cheers", " much appreciated"]),
-    "zh": Parts("polite.zh", ["", "", "", "，谢谢", "，谢谢！", "，麻烦了"], ["，多谢啦"]),
+    "zh": Parts("polite.zh", ["", "", "", "，谢谢", "，谢谢！", "，麻烦了",
+                              "，麻烦你了", "，辛苦了", "，感谢！", "，拜托了", "，谢谢你", "，先谢过", "，感谢感谢",
+                              "，谢了"],
+                ["，多谢啦"]),
 }
 
 THOUGHT = {
     "en": Parts("thought.en", ["", "", "Let me calculate.", "I'll compute it in Python.", "Computing it:",
-                               "I'll use Python for this.", "Let me run the numbers."]),
-    "zh": Parts("thought.zh", ["", "", "我来计算一下。", "用 Python 算一下。", "计算如下：", "我用代码算一下。"]),
+                               "I'll use Python for this.", "Let me run the numbers.",
+                               "", "Let me work that out.", "I'll run this in Python.", "Calculating:",
+                               "Let me check with code.", "Here's the calculation:"]),
+    "zh": Parts("thought.zh", ["", "", "我来计算一下。", "用 Python 算一下。", "计算如下：", "我用代码算一下。",
+                               "", "算一下：", "我来算算。", "用代码计算：", "我写段代码算一下。"]),
 }
