@@ -211,10 +211,12 @@ def test_heldout_phrasings_never_appear_in_train(built):
 
 def test_every_held_out_slot_trains_on_many_phrasings():
     # With a handful of training frames per question a small model memorises templates (v2: 95 % right on
-    # trained phrasings, 50 % on new ones); each slot that has unseen phrasings offers at least ten to learn from.
+    # trained phrasings, 50 % on new ones); each slot that has unseen phrasings offers at least eight to learn from.
+    import training.data.families.plugin_phrasing  # noqa: F401  (its slots register on import)
+
     thin = {s.id: len({p.text for p in s.train}) for s in ALL_PARTS.values() if s.heldout}
-    assert {k: n for k, n in thin.items() if n < 10} == {}
-    assert len(thin) >= 80
+    assert {k: n for k, n in thin.items() if n < 8} == {}
+    assert len(thin) >= 130
 
 
 def test_heldout_meta_carries_what_eval_needs(built):
