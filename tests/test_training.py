@@ -169,6 +169,13 @@ def test_token_loss_head_shortcut_matches_full_logits(tok):
         logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits
         full = torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch["targets"].flatten(), reduction="sum")
     torch.testing.assert_close(fast, full, rtol=1e-5, atol=1e-4)
+    # the head sees a whole number of buckets, however many targets the batch has (one shape per bucket count)
+    rows = []
+    model.get_output_embeddings().register_forward_hook(lambda m, args, out: rows.append(args[0].shape[0]))
+    with torch.no_grad():
+        loss_fn(**batch)
+    n = int((batch["targets"] != IGNORE).sum())
+    assert rows == [-(-n // TokenLoss.BUCKET) * TokenLoss.BUCKET] and n % TokenLoss.BUCKET
 
 
 def test_row_order_is_reproducible_and_disjoint_per_process():
