@@ -20,10 +20,9 @@ from training_fixtures import make_records, tiny_run_args
 from agent.messages import Message
 from agent.protocols.internlm2 import ACTION_END, IM_END, InternLM2Protocol
 from puyu.dataclass_cli import parse
-from training import dataset
+from training import dataset, loop
 from training import model as models
 from training.dataset import IGNORE, DataError, Example, collate, encode, pack
-from training import loop
 from training.loop import TokenLoss
 from training.lora import LoraConfig
 from training.pretrain import PretrainConfig, main

@@ -167,15 +167,14 @@ class TokenLoss(torch.nn.Module):
     """
 
     PLAIN_HEAD: ClassVar[frozenset[str]] = frozenset({"llama", "mistral", "qwen2", "qwen3", "internlm2", "internlm3"})
+    BUCKET: ClassVar[int] = 256
+    """The head runs on a multiple of this many positions (the extra ones have no target): CPU bf16 kernels are
+    built and kept per shape, and a new count of target positions every step grew a run to 9.3 GB."""
 
     def __init__(self, model: torch.nn.Module):
         super().__init__()
         self.model = model
         self.plain_head = getattr(model.config, "model_type", "") in self.PLAIN_HEAD
-
-    BUCKET: ClassVar[int] = 256
-    """The head runs on a multiple of this many positions (the extra ones have no target): CPU bf16 kernels are
-    built and kept per shape, and a new count of target positions every step grew a run to 9.3 GB."""
 
     def forward(self, input_ids, position_ids, targets):
         if not self.plain_head:
