@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
+from agent.protocols.internlm2 import check_style, read_style
 from models.base import ChatModel, GenerationConfig, ModelError
 
 __all__ = ["ChatModel", "GenerationConfig", "ModelError", "ModelSpec", "load"]
@@ -38,6 +40,10 @@ class ModelSpec:
     """Run a checkpoint's own modelling code (InternLM2 ships some). Opt-in, since it executes that code."""
     lmdeploy_engine: Literal["turbomind", "pytorch"] = "turbomind"
     """lmdeploy only: which engine the pipeline uses."""
+    prompt_style: str = "auto"
+    """The system prompts the model was trained with: auto (its puyu.json says; for openai, the puyu.json of a
+    served name that is a local folder, as `lmdeploy serve api_server models/bundled/puyu-tiny` names it),
+    internlm2 or compact."""
 
     def __post_init__(self):
         if self.backend not in BACKENDS:
@@ -50,12 +56,21 @@ class ModelSpec:
             raise ValueError("max_retries must be >= 0")
         if self.backend == "openai" and not self.base_url:
             raise ValueError("the openai backend needs base_url (e.g. http://127.0.0.1:23333)")
+        if self.prompt_style != "auto":
+            check_style(self.prompt_style, field="prompt_style")
         if self.backend != "openai" and not self.path_or_name:
             raise ValueError(f"the {self.backend} backend needs path_or_name (a checkpoint dir)")
 
 
 def load(spec: ModelSpec) -> ChatModel:
     """The ChatModel `spec` describes. Raises ModelError with a one-line reason when it cannot be had."""
+    model = _load(spec)
+    if spec.prompt_style != "auto":
+        model.prompt_style = spec.prompt_style
+    return model
+
+
+def _load(spec: ModelSpec) -> ChatModel:
     if spec.backend == "transformers":
         from models.hf import HFModel
 
@@ -66,7 +81,11 @@ def load(spec: ModelSpec) -> ChatModel:
 
         model = OpenAIModel(spec.base_url or "", model=spec.path_or_name or None, api_key=spec.api_key,
                             timeout_s=spec.timeout_s, max_retries=spec.max_retries, chat_api=spec.chat_api)
-        _ = model.model  # without a name, ask the server now: an unreachable server fails at load, not mid-turn
+        served = model.model  # without a name, ask the server now: an unreachable server fails at load, not mid-turn
+        try:
+            model.prompt_style = read_style(served if Path(served).is_dir() else None)
+        except (OSError, ValueError) as e:
+            raise ModelError(str(e)) from e
         return model
     from models.lmdeploy_engine import LMDeployModel
 

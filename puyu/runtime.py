@@ -37,7 +37,8 @@ def load_model(settings: Settings) -> ChatModel:
 
     try:
         spec = ModelSpec(backend=settings.backend, path_or_name=model_path(settings), base_url=settings.base_url,
-                         api_key=settings.api_key, adapter=settings.adapter, device=settings.device)
+                         api_key=settings.api_key, adapter=settings.adapter, device=settings.device,
+                         prompt_style=settings.prompt_style)
     except ValueError as e:
         raise ModelError(str(e)) from None
     return load(spec)

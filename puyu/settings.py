@@ -41,6 +41,9 @@ class Settings:
     own `tools` / `tool_calls` on /v1/chat/completions; needs --base-url)."""
     language: str = "en"
     """en or zh: the system prompts' and the UI's language."""
+    prompt_style: str = "auto"
+    """auto (what the model's puyu.json says), internlm2 or compact (the short prompts puyu's own small models are
+    trained with; set it when a server serves one under a name that is not its folder)."""
     system_prompt: str | None = None
     """Replaces the protocol's opening system prompt."""
     temperature: float = 0.0
@@ -63,6 +66,8 @@ class Settings:
             self.backend = "openai"
         if self.protocol not in ("internlm2", "react", "openai"):
             raise ValueError("protocol must be internlm2, react or openai")
+        if self.prompt_style not in ("auto", "internlm2", "compact"):
+            raise ValueError("prompt_style must be auto, internlm2 or compact")
         if self.language not in ("en", "zh"):
             raise ValueError("language must be en or zh")
         if self.tools == ["none"]:

@@ -277,3 +277,19 @@ def test_api_root_and_sse_parsing():
     assert list(sse_data(iter(lines))) == ['{"a":\n1}', "[DONE]"]
     with pytest.raises(ValueError, match="base_url"):
         ModelSpec(backend="openai")
+
+
+def test_prompt_style_of_a_served_puyu_model_comes_from_its_folder(server, tmp_path):
+    # `lmdeploy serve api_server models/bundled/puyu-tiny` serves it under that path: its puyu.json is readable
+    folder = tmp_path / "puyu-tiny"
+    folder.mkdir()
+    (folder / "puyu.json").write_text('{"prompt_style": "compact"}')
+    assert load(ModelSpec(backend="openai", base_url=server.url, path_or_name=str(folder))).prompt_style == "compact"
+    # a name that is no local folder: InternLM2's own prompts; an explicit setting wins over either
+    assert load(ModelSpec(backend="openai", base_url=server.url, path_or_name="m")).prompt_style == "internlm2"
+    assert load(ModelSpec(backend="openai", base_url=server.url, path_or_name="m",
+                          prompt_style="compact")).prompt_style == "compact"
+    assert load(ModelSpec(backend="openai", base_url=server.url, path_or_name=str(folder),
+                          prompt_style="internlm2")).prompt_style == "internlm2"
+    with pytest.raises(ValueError, match="prompt_style 'short'"):
+        ModelSpec(backend="openai", base_url=server.url, prompt_style="short")
