@@ -209,6 +209,19 @@ def test_heldout_phrasings_never_appear_in_train(built):
     assert not any(set(r.user_turns()) & train_users for r in heldout)
 
 
+def test_stats_list_the_held_out_words_training_never_shows(built):
+    train, _, stats = built
+    report = stats["new_words"]
+    users = "\n".join(u for r in train for u in r.user_turns()).lower()
+    # a 700-conversation build misses many words; each one listed is truly absent and comes from its choice
+    assert 0 < report["with_new_words"] == len(report["words"]) <= report["heldout_choices"]
+    for part_id, words in report["words"].items():
+        slot, _ = part_id.split("/")
+        text = next(p.text for p in ALL_PARTS[slot].heldout if p.id == part_id).lower()
+        for word in words:
+            assert word in text and not re.search(rf"(?<![a-z]){word}(?![a-z])" if word.isascii() else word, users)
+
+
 def test_every_held_out_slot_trains_on_many_phrasings():
     # With a handful of training frames per question a small model memorises templates (v2: 95 % right on
     # trained phrasings, 50 % on new ones); each slot that has unseen phrasings offers at least eight to learn from.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
 import time
 from collections import Counter
@@ -204,10 +205,36 @@ class Builder:
                         "by_category_unseen_lang": count(heldout, lambda r: f"{r.meta['category']}/"
                                                          f"{'unseen' if r.meta.get('unseen_phrasing') else 'seen'}/{r.lang}"),
                         "by_family": count(heldout, lambda r: r.meta["family"])},
+            "new_words": new_words(train),
             "gsm8k": {"usable": gsm_ok, "dropped": dict(gsm_drops)},
             "drops": dict(sorted(self.drops.items())),
             "notes": self.notes,
         }
+
+
+def new_words(train: list[Record]) -> dict:
+    """Held-out phrasings that contain a word no training question ever uses.
+
+    A model trained from scratch knows only the words of its data; a held-out phrasing with such a word tests
+    vocabulary it could not have learnt, not generalisation to a new sentence. Reported so the unseen score can be
+    read against it. Words: English runs of 3+ letters; Chinese words of 2+ characters as jieba cuts them."""
+    import jieba
+
+    from training.data.phrasing import ALL_PARTS
+
+    users = "\n".join(u for r in train for u in r.user_turns()).lower()
+    english = set(re.findall(r"[a-z]{3,}", users))
+    missing = {}
+    for slot in ALL_PARTS.values():
+        for part in slot.heldout:
+            text = re.sub(r"\{\w+\}", " ", part.text).lower()
+            words = [w for w in re.findall(r"[a-z]{3,}", text) if w not in english]
+            words += [w for w in jieba.lcut(text) if len(w) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w)
+                      and w not in users]
+            if words:
+                missing[part.id] = sorted(set(words))
+    total = sum(len(s.heldout) for s in ALL_PARTS.values())
+    return {"heldout_choices": total, "with_new_words": len(missing), "words": missing}
 
 
 def main(argv: list[str] | None = None) -> int:
