@@ -7,6 +7,7 @@ from pathlib import Path
 
 from agent.agent import Agent, AgentConfig
 from agent.protocols import InternLM2Protocol, OpenAIToolsProtocol, ReActProtocol
+from agent.protocols.internlm2 import read_style
 from agent.session import ChatSession
 from agent.store import Store
 from models.base import ChatModel, GenerationConfig, ModelError
@@ -26,6 +27,15 @@ def model_path(settings: Settings) -> str:
             "training/configs/puyu-tiny.yaml`, or point puyu at a model: `--model /path/to/hf-checkpoint`, "
             "or `--base-url http://127.0.0.1:23333` for a server such as `lmdeploy serve api_server`.")
     return str(BUNDLED_MODEL)
+
+
+def prompt_style(settings: Settings) -> str:
+    """The prompt style the model will be given, known before it loads: the setting, else its folder's puyu.json
+    (for a server, the folder its served name points to, if that is one here)."""
+    if settings.prompt_style != "auto":
+        return settings.prompt_style
+    path = model_path(settings)
+    return read_style(path if path and Path(path).is_dir() else None)
 
 
 def load_model(settings: Settings) -> ChatModel:

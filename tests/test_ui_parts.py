@@ -206,3 +206,21 @@ def test_puyu_ui_hands_its_settings_to_the_app(tmp_path, monkeypatch):
     assert backend.base_settings() == settings
     monkeypatch.setenv(backend.FAKE_MODEL_ENV, "/x/script.json")
     assert (backend.base_settings().backend, backend.base_settings().model) == ("replay", "/x/script.json")
+
+
+def test_the_system_prompt_placeholder_follows_the_prompt_style_the_model_will_get(tmp_path):
+    from agent.protocols.internlm2 import InternLM2Protocol
+
+    compact, full = (InternLM2Protocol("en", style=s).meta for s in ("compact", "internlm2"))
+    assert compact != full
+    folder = tmp_path / "served-tiny"
+    folder.mkdir()
+    (folder / "puyu.json").write_text('{"prompt_style": "compact"}')
+    served = Settings(model=str(folder), base_url="http://127.0.0.1:9", data_dir=str(tmp_path))
+    assert backend.default_system_prompt(served, "en") == compact  # served under its folder's name
+    assert backend.default_system_prompt(served.replace(prompt_style="internlm2"), "en") == full
+    other = Settings(model="internlm2-chat-7b", base_url="http://127.0.0.1:9", data_dir=str(tmp_path))
+    assert backend.default_system_prompt(other, "en") == full
+    assert backend.default_system_prompt(other.replace(prompt_style="compact"), "en") == compact
+    with pytest.raises(ValueError, match="prompt_style"):
+        Settings(prompt_style="short")

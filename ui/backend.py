@@ -155,15 +155,13 @@ def tool_names() -> tuple[str, ...]:
 
 def default_system_prompt(settings: Settings, language: str) -> str:
     """The opening system prompt the agent uses when the user wrote none: that of the model's prompt style."""
-    from agent.protocols.internlm2 import InternLM2Protocol, read_style
-    from puyu.runtime import model_path
+    from agent.protocols.internlm2 import InternLM2Protocol
+    from puyu.runtime import prompt_style
 
-    style = "internlm2"
-    if settings.backend != "openai":  # a served model's folder is the server's business
-        try:
-            style = read_style(model_path(settings))
-        except (ModelError, ValueError):
-            pass  # the model cannot load; the model check says why
+    try:
+        style = prompt_style(settings)
+    except (ModelError, ValueError):
+        style = "internlm2"  # the model cannot load; the model check says why
     return InternLM2Protocol(language if language in ("en", "zh") else "en", style=style).meta
 
 
