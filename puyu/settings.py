@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.protocols.internlm2 import check_style
+
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED_MODEL = REPO / "models" / "bundled" / "puyu-tiny"
 CONFIG_FILE = Path(os.environ.get("PUYU_CONFIG", Path.home() / ".config" / "puyu" / "config.yaml"))
@@ -66,8 +68,8 @@ class Settings:
             self.backend = "openai"
         if self.protocol not in ("internlm2", "react", "openai"):
             raise ValueError("protocol must be internlm2, react or openai")
-        if self.prompt_style not in ("auto", "internlm2", "compact"):
-            raise ValueError("prompt_style must be auto, internlm2 or compact")
+        if self.prompt_style != "auto":
+            check_style(self.prompt_style, field="prompt_style")
         if self.language not in ("en", "zh"):
             raise ValueError("language must be en or zh")
         if self.tools == ["none"]:
