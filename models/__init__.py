@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from agent.protocols.internlm2 import check_style, read_style
@@ -83,7 +82,7 @@ def _load(spec: ModelSpec) -> ChatModel:
                             timeout_s=spec.timeout_s, max_retries=spec.max_retries, chat_api=spec.chat_api)
         served = model.model  # without a name, ask the server now: an unreachable server fails at load, not mid-turn
         try:
-            model.prompt_style = read_style(served if Path(served).is_dir() else None)
+            model.prompt_style = read_style(served)  # a name that is no folder with a puyu.json: internlm2
         except (OSError, ValueError) as e:
             raise ModelError(str(e)) from e
         return model

@@ -34,8 +34,7 @@ def prompt_style(settings: Settings) -> str:
     (for a server, the folder its served name points to, if that is one here)."""
     if settings.prompt_style != "auto":
         return settings.prompt_style
-    path = model_path(settings)
-    return read_style(path if path and Path(path).is_dir() else None)
+    return read_style(model_path(settings))
 
 
 def load_model(settings: Settings) -> ChatModel:

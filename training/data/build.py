@@ -20,6 +20,7 @@ from tqdm import tqdm
 from puyu.dataclass_cli import parse
 from training.data import gsm8k
 from training.data.conversation import Dialog, Drop
+from training.data.phrasing import ALL_PARTS
 from training.data.recipes import RECIPES
 from training.data.schema import Record, render, write_jsonl
 
@@ -212,6 +213,9 @@ class Builder:
         }
 
 
+_ENGLISH_WORD = re.compile(r"[a-z]{3,}")
+
+
 def new_words(train: list[Record]) -> dict:
     """Held-out phrasings that contain a word no training question ever uses.
 
@@ -220,15 +224,13 @@ def new_words(train: list[Record]) -> dict:
     read against it. Words: English runs of 3+ letters; Chinese words of 2+ characters as jieba cuts them."""
     import jieba
 
-    from training.data.phrasing import ALL_PARTS
-
     users = "\n".join(u for r in train for u in r.user_turns()).lower()
-    english = set(re.findall(r"[a-z]{3,}", users))
+    english = set(_ENGLISH_WORD.findall(users))
     missing = {}
     for slot in ALL_PARTS.values():
         for part in slot.heldout:
             text = re.sub(r"\{\w+\}", " ", part.text).lower()
-            words = [w for w in re.findall(r"[a-z]{3,}", text) if w not in english]
+            words = [w for w in _ENGLISH_WORD.findall(text) if w not in english]
             words += [w for w in jieba.lcut(text) if len(w) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w)
                       and w not in users]
             if words:
