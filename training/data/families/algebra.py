@@ -39,7 +39,7 @@ def _style(rng) -> str:
 
 ASK_EQ = {
     "en": Parts("alg.eq.en", ["Solve {eq}.", "Solve {eq} for x.", "Find x: {eq}", "What is x if {eq}?", "{eq}, x = ?",
-                              "Solve the equation {eq}.", "Find the solutions of {eq}.", "solve {eq}",
+                               "Solve the equation {eq}.", "Find the solutions of {eq}.", "solve {eq}",
                               "What value of x makes {eq} true?", "What are the roots of the equation {eq}?",
                               "{eq}. What's x?", "Help me solve this equation: {eq}",
                               "I have the equation {eq}. What does x equal?", "Can you solve {eq}?",
@@ -91,7 +91,7 @@ ASK_EQ = {
 }
 ASK_SYS = {
     "en": Parts("alg.sys.en", ["Solve the system {e1} and {e2}.", "Find x and y: {e1}, {e2}.",
-                               "Solve for x and y: {e1}; {e2}", "If {e1} and {e2}, what are x and y?",
+                                "Solve for x and y: {e1}; {e2}", "If {e1} and {e2}, what are x and y?",
                                "Solve simultaneously: {e1} and {e2}.", "{e1}, {e2}. What are x and y?",
                                "Find the values of x and y that make both {e1} and {e2} true.",
                                "Two equations: {e1} and {e2}. Solve them.",
@@ -145,7 +145,7 @@ ASK_SYS = {
 }
 ASK_SYM = {
     ("diff", "en"): Parts("alg.diff.en", ["What is the derivative of {p}?", "Differentiate {p}.", "d/dx of {p}?",
-                                          "Find the derivative of {p} with respect to x.",
+                                           "Find the derivative of {p} with respect to x.",
                                           "Differentiate {p} with respect to x.", "What's d/dx ({p})?",
                                           "Find f'(x) if f(x) = {p}.", "Compute the derivative: {p}",
                                           "What is the slope function of {p}?", "Derivative of {p}?",
@@ -193,7 +193,7 @@ ASK_SYM = {
                                           "{p} 关于 x 的导数怎么求？",
                                           "已知 y = {p}，求导函数 y'。"], ["对 {p} 求一阶导数。"]),
     ("int", "en"): Parts("alg.int.en", ["Integrate {p}.", "What is the integral of {p}?", "Find the antiderivative of {p}.",
-                                        "integral of {p} dx",
+                                         "integral of {p} dx",
                                         "Find the indefinite integral of {p}.", "∫ ({p}) dx = ?",
                                         "Integrate {p} with respect to x.", "What's the antiderivative of {p}?",
                                         "Compute ∫ {p} dx.", "What function has derivative {p}?",
