@@ -132,7 +132,14 @@ def test_chat_in_a_real_browser(app_url, model, tmp_path):
 
             page.goto(app_url)  # a fresh visit starts a new chat; the old one waits in the sidebar
             page.wait_for_selector(Chat.INPUT, timeout=60_000)
-            page.locator("[data-testid=stSidebar] button").filter(has_text=QUESTION[:20]).click()
+            listed = page.locator("[data-testid=stSidebar] button").filter(has_text=QUESTION[:20]).first
+            listed.wait_for()
+            # a title too long for the sidebar stays on one line, cut with an ellipsis, beside its whole icon
+            box, icon = listed.bounding_box(), listed.locator("[data-testid=stIconMaterial]").bounding_box()
+            assert box["x"] <= icon["x"] and icon["x"] + icon["width"] <= box["x"] + box["width"], (box, icon)
+            title = listed.locator("p")
+            assert title.bounding_box()["height"] < 1.5 * title.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)")
+            listed.click()
             messages.filter(has_text=QUESTION).first.wait_for(timeout=30_000)
             if model == "scripted":
                 messages.filter(has_text=IMAGE_QUESTION).first.wait_for(timeout=30_000)

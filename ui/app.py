@@ -25,6 +25,10 @@ from ui.i18n import t
 CSS = """<style>
 .st-key-conversation_list button {justify-content: flex-start; text-align: left}
 .st-key-conversation_list button p {overflow: hidden; text-overflow: ellipsis; white-space: nowrap}
+.st-key-conversation_list button > div, .st-key-conversation_list button > div > span {min-width: 0; max-width: 100%;
+  justify-content: flex-start}
+.st-key-conversation_list button [data-testid="stMarkdownContainer"] {min-width: 0; overflow: hidden}
+.st-key-conversation_list button > div > span > span:first-child {flex-shrink: 0}
 .st-key-turn_actions {padding-left: 3rem; margin-top: -0.75rem}
 .st-key-turn_actions button, .st-key-stop button {color: #888}
 .st-key-stop {padding-left: 3rem; margin-top: -0.75rem}
