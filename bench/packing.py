@@ -1,5 +1,6 @@
 """Training throughput with sequence packing vs one conversation per row padded to the batch's longest, and
-(`--bf16`) packed rows under bf16 autocast vs fp32.
+(`--bf16`) packed rows under bf16 autocast vs fp32, and (`--attention math,eager`) packed bf16 rows with other
+attention kernels than sdpa's default (on CPU, its flash kernel).
 
     python bench/packing.py --data data/agent/train.jsonl --tokenizer data/tokenizer --model puyu-tiny \
         --steps 15 --out bench/results/packing.json
@@ -15,13 +16,15 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as training/__init__.py does, before torch loads OpenMP
 
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from puyu.dataclass_cli import parse
 from training import dataset
@@ -56,6 +59,8 @@ class BenchConfig:
     """Row order and weights."""
     bf16: bool = False
     """Also time packed rows under CPU bf16 autocast (what `precision: auto` picks on CPUs with native bf16)."""
+    attention: list[str] = field(default_factory=list)
+    """Also time packed bf16 rows with these attention kernels: math (sdpa's reference kernel), eager."""
     out: str = ""
     """Write the results as JSON here too."""
 
@@ -64,8 +69,11 @@ class Mode:
     """One way of batching, with its own model and optimizer, timed a step at a time."""
 
     def __init__(self, name: str, rows: list[dataset.Row], batch: int, cfg: BenchConfig, model, pad_id: int,
-                 bf16: bool = False):
+                 bf16: bool = False, attention: str = ""):
         self.name, self.rows, self.batch, self.pad_id, self.bf16 = name, rows, batch, pad_id, bf16
+        if attention == "eager":
+            model.config._attn_implementation = "eager"
+        self.kernel = (lambda: sdpa_kernel(SDPBackend.MATH)) if attention == "math" else nullcontext
         self.loss_fn = TokenLoss(model)
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
         self.order = dataset.RowOrder(len(rows), cfg.seed)
@@ -76,7 +84,7 @@ class Mode:
         picked = [self.rows[i] for i in self.order.take(n * self.batch, self.batch)]
         tensors = dataset.collate(picked, self.pad_id)
         wall, cpu = time.perf_counter(), time.process_time()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with self.kernel(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
             loss = self.loss_fn(**tensors) / (tensors["targets"] != dataset.IGNORE).sum()
         loss.backward()
         self.optimizer.step()
@@ -114,6 +122,11 @@ def main(argv: list[str] | None = None) -> dict:
     if cfg.bf16:
         modes.append(Mode("bf16", packed_rows, cfg.batch_size, cfg, _model(cfg, shape, tokenizer, eos_id, pad_id),
                           pad_id, bf16=True))
+    for kernel in cfg.attention:
+        if kernel not in ("math", "eager"):
+            raise SystemExit(f"bench/packing.py: --attention takes math and/or eager, not {kernel!r}")
+        modes.append(Mode(f"bf16-{kernel}", packed_rows, cfg.batch_size, cfg,
+                          _model(cfg, shape, tokenizer, eos_id, pad_id), pad_id, bf16=True, attention=kernel))
     # Steps alternate between the modes, so a busy machine slows both alike.
     for n in range(cfg.warmup + cfg.steps):
         for mode in modes:
@@ -126,9 +139,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{cfg.model} ({report['parameters'] / 1e6:.2f}M params), {len(examples)} conversations "
           f"(mean {report['mean_conversation_tokens']:.0f} tokens, {per_row:.1f} per packed row), "
           f"{cfg.threads} threads, {cfg.steps} timed steps each")
-    print(f"{'mode':<8}{'rows/step':>10}{'real tok/s':>12}{'tok/cpu-s':>11}{'padding':>9}{'ms/step':>9}")
+    print(f"{'mode':<11}{'rows/step':>10}{'real tok/s':>12}{'tok/cpu-s':>11}{'padding':>9}{'ms/step':>9}")
     for mode, r in results.items():
-        print(f"{mode:<8}{r['rows_per_step']:>10}{r['real_tokens_per_s']:>12,.0f}{r['real_tokens_per_cpu_s']:>11,.0f}"
+        print(f"{mode:<11}{r['rows_per_step']:>10}{r['real_tokens_per_s']:>12,.0f}{r['real_tokens_per_cpu_s']:>11,.0f}"
               f"{r['padding']:>9.1%}{r['ms_per_step']:>9,.0f}")
     print(f"packing speed-up: {speedup:.2f}x")
     if cfg.bf16:
