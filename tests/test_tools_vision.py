@@ -201,3 +201,11 @@ def test_huge_image_is_refused_before_decoding(box, tmp_path):
     Image.new("1", (10000, 10000), 1).save(tmp_path / "huge.png")
     res = run(box, "image_info", image=str(tmp_path / "huge.png"))
     assert not res.ok and "10000x10000" in res.text and "limit" in res.text
+
+
+def test_output_files_are_numbered_and_never_overwrite_each_other(tmp_path):
+    # Two tools (or two processes) writing into one conversation's folder claim names, they do not guess them.
+    a, b = ImageEdit(tmp_path), ImageEdit(tmp_path)
+    paths = [a.out_path("crop"), b.out_path("crop"), a.out_path("crop"), a.out_path("plot")]
+    assert [p.name for p in paths] == ["crop-1.png", "crop-2.png", "crop-3.png", "plot-1.png"]
+    assert all(p.exists() for p in paths)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import uuid
 import warnings
 from pathlib import Path
 from typing import Any
@@ -38,12 +37,25 @@ class PuyuTool(BaseTool):
             if p.optional and p.description and "Default" not in p.description:
                 p.description = f"{p.description} Default: {json.dumps(p.default, ensure_ascii=False)}."
         self.workdir = Path(workdir) if workdir else None
+        self._last_number: dict[str, int] = {}  # per output stem, where out_path starts looking for a free name
 
     def out_path(self, stem: str, suffix: str = ".png") -> Path:
-        """A fresh path for an output file, inside the work dir so the conversation keeps it."""
+        """A new output file inside the work dir, so the conversation keeps it: stem-1.png, stem-2.png, ...
+
+        Numbered, not random: the training data is made by running these tools, and the same seed must give the
+        same text (random names changed a dozen of 500 held-out items and the tokenizer between two builds)."""
         root = self.workdir or Path(tempfile.gettempdir()) / "puyu-tools"
         root.mkdir(parents=True, exist_ok=True)
-        return root / f"{stem}-{uuid.uuid4().hex[:8]}{suffix}"
+        n = self._last_number.get(stem, 0)
+        while True:
+            n += 1
+            path = root / f"{stem}-{n}{suffix}"
+            try:
+                path.open("x").close()  # claims the name, also against another process writing to this folder
+            except FileExistsError:
+                continue
+            self._last_number[stem] = n
+            return path
 
 
 def load_image(image: ImageIO | str | Path, mode: str = "RGB") -> Image.Image:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from training.averaging import WeightAverage
 from training.distributed import Dist
 from training.metrics import Metrics
 
@@ -37,20 +38,24 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save(directory: Path, step: int, model, optimizer, scheduler, metrics: Metrics, dist: Dist) -> None:
+def save(directory: Path, step: int, model, optimizer, scheduler, metrics: Metrics, dist: Dist,
+         average: WeightAverage | None = None) -> None:
     """Called on every process (each contributes its RNG state); the main one writes."""
     rngs = dist.gather(rng_state())
     if dist.main:
         directory.mkdir(parents=True, exist_ok=True)
         state = {"step": step, "params": trainable_state(model), "optimizer": optimizer.state_dict(),
                  "scheduler": scheduler.state_dict(), "rng": rngs, "metrics": metrics.state()}
+        if average:
+            state["average"] = average.state_dict()
         tmp = directory / (STATE_FILE + ".tmp")
         torch.save(state, tmp)
         os.replace(tmp, directory / STATE_FILE)
     dist.barrier()
 
 
-def load(directory: Path, model, optimizer, scheduler, dist: Dist) -> tuple[int, Metrics] | None:
+def load(directory: Path, model, optimizer, scheduler, dist: Dist,
+         average: WeightAverage | None = None) -> tuple[int, Metrics] | None:
     """Restore a run in place; None if there is no checkpoint. Returns (step, metrics)."""
     path = directory / STATE_FILE
     if not path.is_file():
@@ -69,6 +74,11 @@ def load(directory: Path, model, optimizer, scheduler, dist: Dist) -> tuple[int,
         raise SystemExit(f"{path} was written by {len(rngs)} process(es), this run has {dist.world}; "
                          "resume with the same number or start a new out_dir")
     set_rng_state(rngs[dist.rank])
+    if average and "average" not in state:
+        raise SystemExit(f"{path} was written without ema_decay, so it has no weight average to continue; "
+                         "resume with --ema-decay 0 or start a new out_dir")
+    if average:
+        average.load_state_dict(state["average"])
     return state["step"], Metrics.from_state(state["metrics"])
 
 

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from agent.protocols.internlm2 import read_style
 from training import checkpoint, dataset
+from training.averaging import WeightAverage
 from training.dataset import IGNORE, EncodeStats, Row
 from training.distributed import Dist, setup
 from training.metrics import Metrics
@@ -69,6 +70,9 @@ class TrainArgs:
     """AdamW second-moment decay."""
     grad_clip: float = 1.0
     """Clip the gradient norm to this (0 = off)."""
+    ema_decay: float = 0.0
+    """If > 0, keep an exponential moving average of the weights with this decay and export it instead of the
+    last step's weights (training/averaging.py); 0.998 averages over about the last 500 steps."""
     log_every: int = 10
     """Steps between progress-bar loss updates."""
     eval_every: int = 100
@@ -266,7 +270,8 @@ def _steps_that_fit(args: TrainArgs, data: Data, dist: Dist, step: int, seconds_
     rows_per_step = args.batch_size * args.grad_accum * dist.world
     eval_s = seconds_per_step * len(data.eval) / rows_per_step / 2
     per_step = seconds_per_step + (eval_s / args.eval_every if args.eval_every else 0.0)
-    more = int(0.97 * (seconds_left - eval_s - margin) / per_step)
+    final_evals = 2 if args.ema_decay > 0 else 1  # the averaged weights are evaluated too
+    more = int(0.97 * (seconds_left - final_evals * eval_s - margin) / per_step)
     return step + max(1, more)
 
 
@@ -277,8 +282,12 @@ def _micro_batches(args: TrainArgs, data: Data, order: dataset.RowOrder, dist: D
             for m in range(args.grad_accum)]
 
 
-def fit(args: TrainArgs, model: torch.nn.Module, data: Data, dist: Dist, pad_id: int, started: float) -> Metrics:
-    """Train `model`'s trainable parameters; returns the metrics. `started` is time.monotonic() at launch."""
+def fit(args: TrainArgs, model: torch.nn.Module, data: Data, dist: Dist, pad_id: int, started: float,
+        average: WeightAverage | None = None) -> Metrics:
+    """Train `model`'s trainable parameters; returns the metrics. `started` is time.monotonic() at launch.
+
+    `average` (WeightAverage.of(model, args.ema_decay)) is updated every step and kept in checkpoints; the model
+    still holds the last step's weights on return, for the caller to export one or both."""
     out = Path(args.out_dir)
     model.to(dist.device).train()
     rows_per_step = args.batch_size * args.grad_accum * dist.world
@@ -288,7 +297,8 @@ def fit(args: TrainArgs, model: torch.nn.Module, data: Data, dist: Dist, pad_id:
     schedule = Schedule(args.warmup_steps, max_steps, args.min_lr_ratio)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     step, metrics = 0, Metrics()
-    resumed = checkpoint.load(out / "checkpoint", model, optimizer, scheduler, dist) if args.resume else None
+    resumed = (checkpoint.load(out / "checkpoint", model, optimizer, scheduler, dist, average) if args.resume
+               else None)
     if resumed:
         step, metrics = resumed
         schedule.total = schedule.total or metrics.info.get("max_steps")
@@ -326,13 +336,15 @@ def fit(args: TrainArgs, model: torch.nn.Module, data: Data, dist: Dist, pad_id:
 
     def save(step: int) -> None:
         t = time.monotonic()
-        checkpoint.save(out / "checkpoint", step, model, optimizer, scheduler, metrics, dist)
+        checkpoint.save(out / "checkpoint", step, model, optimizer, scheduler, metrics, dist, average)
         if dist.main:
             metrics.write(out)
         took["save"] = time.monotonic() - t
 
     while step < last_step():
-        if dist.any(time.monotonic() + took["step"] + took["eval"] + 2 * took["save"] + margin >= deadline):
+        final_evals = 2 if average else 1
+        if dist.any(time.monotonic() + took["step"] + final_evals * took["eval"] + 2 * took["save"] + margin
+                    >= deadline):
             stop_reason = "max_minutes"
             break
         t0 = time.monotonic()
@@ -354,6 +366,8 @@ def fit(args: TrainArgs, model: torch.nn.Module, data: Data, dist: Dist, pad_id:
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
+        if average:
+            average.update()
         step += 1
         tokens = dist.sum(float(sum(len(row) for rows in micro for row in rows)))
         entry = {"step": step, "loss": dist.sum(loss_sum) / n_targets, "lr": lr, "tokens": int(tokens),
@@ -384,5 +398,10 @@ def fit(args: TrainArgs, model: torch.nn.Module, data: Data, dist: Dist, pad_id:
                         steps_done=step)
     run_eval(step)
     save(step)
+    if average and data.eval:
+        with average.applied():
+            metrics.info["averaged_eval_loss"] = evaluate(loss_fn, data.eval, args, dist, pad_id)
+        if dist.main:
+            bar.write(f"step {step}: eval loss {metrics.info['averaged_eval_loss']:.4f} with the averaged weights")
     bar.close()
     return metrics

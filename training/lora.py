@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from puyu.dataclass_cli import parse
+from training.averaging import WeightAverage
 from training.dataset import DataError, check_tokenizer
 from training.loop import TrainArgs, fit, load_data, start
 
@@ -128,8 +129,11 @@ def main(argv: list[str] | None = None) -> int:
             trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
             print(f"{cfg.base}: {trainable / 1e6:.2f}M trainable parameters ({'QLoRA' if cfg.qlora else 'LoRA'} "
                   f"r={cfg.r}); {len(data.train)} rows; {dist.world} process(es) on {dist.device}", file=sys.stderr)
-        metrics = fit(cfg, model, data, dist, pad_id, started)
+        average = WeightAverage.of(model, cfg.ema_decay)  # over the adapter's weights, the only trainable ones
+        metrics = fit(cfg, model, data, dist, pad_id, started, average)
         if dist.main:
+            if average:
+                average.copy_to_model()
             adapter_dir = Path(cfg.adapter_dir or Path(cfg.out_dir) / "adapter")
             model.save_pretrained(adapter_dir)
             tokenizer.save_pretrained(adapter_dir)

@@ -35,6 +35,8 @@ class Metrics:
         summary = {"tokens_per_second": round(self.tokens_per_second(), 1)}
         if self.eval:
             summary["final_eval_loss"] = self.eval[-1]["loss"]
+        if "averaged_eval_loss" in self.info:
+            summary["averaged_eval_loss"] = self.info["averaged_eval_loss"]
         (out_dir / "log.json").write_text(json.dumps({**self.state(), "summary": summary}, indent=1))
         self.plot(out_dir / "loss.png")
 
@@ -50,6 +52,9 @@ class Metrics:
         ax.plot([e["step"] for e in self.train], [e["loss"] for e in self.train], lw=0.8, alpha=0.8, label="train")
         if self.eval:
             ax.plot([e["step"] for e in self.eval], [e["loss"] for e in self.eval], "o-", label="eval (held out)")
+        if self.info.get("averaged_eval_loss") is not None:
+            ax.plot([self.train[-1]["step"]], [self.info["averaged_eval_loss"]], "*", ms=12,
+                    label="eval, averaged weights (exported)")
         ax.set_xlabel("optimizer step")
         ax.set_ylabel("loss per assistant token")
         ax.set_yscale("log")

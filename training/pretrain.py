@@ -19,6 +19,7 @@ from agent.protocols.internlm2 import IM_END, read_style, write_style
 from puyu.dataclass_cli import parse
 from training import checkpoint
 from training import model as models
+from training.averaging import WeightAverage
 from training.dataset import DataError, check_tokenizer
 from training.loop import TrainArgs, fit, load_data, start
 
@@ -52,6 +53,11 @@ def load_tokenizer(path: str):
     return tokenizer
 
 
+def save_model(model, tokenizer, cfg: PretrainConfig, directory: Path) -> None:
+    checkpoint.export(model, tokenizer, directory)
+    write_style(directory, read_style(cfg.tokenizer))  # the agent renders prompts as training did
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     cfg = parse(PretrainConfig, argv, prog="puyu train")
@@ -71,15 +77,20 @@ def main(argv: list[str] | None = None) -> int:
                   f"{data.stats.trained_tokens:,} trained, {data.stats.truncated} conversations cut to max_len); "
                   f"{len(data.eval)} held-out rows; "
                   f"{dist.world} process(es) on {dist.device}", file=sys.stderr)
-        metrics = fit(cfg, model, data, dist, pad_id, started)
+        average = WeightAverage.of(model, cfg.ema_decay)
+        metrics = fit(cfg, model, data, dist, pad_id, started, average)
         if dist.main:
             export_dir = Path(cfg.export_dir or Path(cfg.out_dir) / "model")
-            checkpoint.export(model, tokenizer, export_dir)
-            write_style(export_dir, read_style(cfg.tokenizer))  # the agent renders prompts as training did
+            if average:  # the last step's weights stay beside the exported average, to compare the two
+                save_model(model, tokenizer, cfg, Path(cfg.out_dir) / "last-step")
+                average.copy_to_model()
+            save_model(model, tokenizer, cfg, export_dir)
             metrics.info.update(export_dir=str(export_dir), minutes=round((time.monotonic() - started) / 60, 2))
             metrics.write(Path(cfg.out_dir))
             last = metrics.eval[-1]["loss"] if metrics.eval else float("nan")
-            print(f"done: {metrics.info['steps_done']} steps ({metrics.info['stop']}), eval loss {last:.4f}, "
+            averaged = (f" ({metrics.info['averaged_eval_loss']:.4f} averaged, exported)"
+                        if metrics.info.get("averaged_eval_loss") is not None else "")
+            print(f"done: {metrics.info['steps_done']} steps ({metrics.info['stop']}), eval loss {last:.4f}{averaged}, "
                   f"{metrics.tokens_per_second():,.0f} tokens/s; model in {export_dir}", file=sys.stderr)
     except DataError as e:
         raise SystemExit(f"puyu train: {e}") from None
