@@ -326,6 +326,22 @@ def test_builds_with_tool_output_files_are_deterministic():
     assert texts[0] == texts[1]
 
 
+def test_tool_outputs_are_too_many_to_learn_by_heart():
+    # The answer to "what does this QR code / sign say" must be copied from the tool's output; a few files seen
+    # hundreds of times each teach their contents instead (v5 answered a memorised password for a new sign).
+    builder = Builder(BuildConfig(gsm8k="none", progress=False, plugin_tools=["qr_read"]))
+    payloads = {"train": [], "heldout": []}
+    for split, n in (("train", 150), ("heldout", 40)):
+        for i in range(n):
+            rec = builder.make("plugin", split, str(i))
+            payloads[split] += [json.loads(c.content)["codes"][0]["data"] for c in rec.conversation if
+                                c.role == "environment" and '"codes": [{' in c.content] if rec else []
+    builder.plugin.close()
+    train, held = payloads["train"], payloads["heldout"]
+    assert len(train) >= 100 and len(set(train)) >= 0.6 * len(train)
+    assert len(set(held) - set(train)) >= 0.8 * len(set(held))
+
+
 def test_stats_report_families_languages_and_drops(built):
     _, _, stats = built
     fams = stats["train"]["by_family"]

@@ -65,7 +65,12 @@ def receipt(rng: random.Random, stem: Path) -> tuple[Path, Asset]:
     return _text_image(lines, rng, FONT_EN, stem), Asset("receipt", {"total": f"{total:.2f}", "lines": lines})
 
 
-_WORDS = ["sunflower", "blueberry", "mountain", "river", "panda", "orange", "maple", "rocket"]
+# Many words and many files: with 8 words on 14 signs, v5 learned the 14 passwords by heart and answered one of
+# them ("river67") for a sign that read "sunset42". The answer has to be copied from what the tool read.
+_WORDS = ["sunflower", "blueberry", "mountain", "river", "panda", "orange", "maple", "rocket", "tiger", "lemon",
+          "harbor", "cobalt", "meadow", "falcon", "pepper", "violet", "canyon", "walnut", "glacier", "mango",
+          "ember", "otter", "cedar", "comet", "willow", "pebble", "thunder", "koala", "saffron", "lantern",
+          "coral", "breeze", "juniper", "marble", "nectar", "puffin", "quartz", "sparrow", "tulip", "zephyr"]
 
 
 def sign(rng: random.Random, stem: Path) -> tuple[Path, Asset]:
@@ -141,9 +146,9 @@ def qr(rng: random.Random, stem: Path) -> tuple[Path, Asset]:
 
 
 ASSETS = {
-    "receipt": AssetKind(receipt, {"train": 24, "heldout": 8}, ["receipt", "IMG_2041", "scan", "bill", "小票"]),
-    "sign": AssetKind(sign, {"train": 14, "heldout": 5}, ["sign", "photo", "IMG_0832", "wifi"]),
-    "notice_zh": AssetKind(notice_zh, {"train": 24, "heldout": 8}, ["通知", "notice", "截图", "IMG_5521"]),
+    "receipt": AssetKind(receipt, {"train": 48, "heldout": 8}, ["receipt", "IMG_2041", "scan", "bill", "小票"]),
+    "sign": AssetKind(sign, {"train": 60, "heldout": 8}, ["sign", "photo", "IMG_0832", "wifi"]),
+    "notice_zh": AssetKind(notice_zh, {"train": 40, "heldout": 8}, ["通知", "notice", "截图", "IMG_5521"]),
     "photo": AssetKind(photo, {"train": 40, "heldout": 12}, ["photo", "IMG_1234", "picture", "照片", "DSC_0042"]),
-    "qr": AssetKind(qr, {"train": 40, "heldout": 12}, ["qrcode", "qr", "二维码", "IMG_7781", "code"]),
+    "qr": AssetKind(qr, {"train": 400, "heldout": 40}, ["qrcode", "qr", "二维码", "IMG_7781", "code"]),
 }

@@ -3,7 +3,8 @@
 The prompt lists 1-4 tool schemas, always including the one called, so the model learns to read the list.
 Uploaded files appear as the app announces them (a `user name=file` turn after the question, under the app's
 conversation folder); the tools run on real images made here and their output is rewritten to those paths.
-OCR is slow (about a second an image), so images come from a small pool per split and each is read once.
+OCR is slow (about a second an image), so images come from a pool per split (ASSETS: large enough that an answer
+must be copied from the tool, not remembered) and each is read once.
 """
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import random
 import re
 import tempfile
 import warnings
-import zlib
 from pathlib import Path
 
 from agent.messages import ToolCall
@@ -146,9 +146,9 @@ class PluginMaker:
             if isinstance(v, str) and v != args.get(k):
                 text = text.replace(v, str(args[k]))
         text = text.replace(str(self.work), conv_dir)
-        # output files carry a random suffix: derive it from the item instead, so that builds repeat
-        return re.sub(r"-[0-9a-f]{8}(\.\w+)\b",
-                      lambda m: f"-{zlib.crc32((key + m.group(0)).encode()):08x}{m.group(1)}", text), ok
+        # Output files are numbered in the order the shared scratch folder got them (ocr-1.png, ocr-2.png, ...);
+        # in the app, this one call would be the conversation's first: show it so.
+        return re.sub(re.escape(conv_dir) + r"/(\w+)-\d+(\.\w+)\b", rf"{conv_dir}/\1-1\2", text), ok
 
     def asset(self, d: Dialog, kind: str) -> tuple[str, str, Asset, str]:
         """A file for this item: (path the data shows, real path, its facts, the conversation folder)."""
