@@ -263,6 +263,11 @@ class Schedule:
         return self.min_ratio + (1 - self.min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def _final_evals(args: TrainArgs) -> int:
+    """Held-out evaluations at the end of a run: the last step's weights, and the averaged ones if kept."""
+    return 2 if args.ema_decay > 0 else 1
+
+
 def _steps_that_fit(args: TrainArgs, data: Data, dist: Dist, step: int, seconds_per_step: float,
                     seconds_left: float, margin: float) -> int:
     """How many steps in all fit the time left, counting periodic and final evals (~half a step's time per
@@ -270,8 +275,7 @@ def _steps_that_fit(args: TrainArgs, data: Data, dist: Dist, step: int, seconds_
     rows_per_step = args.batch_size * args.grad_accum * dist.world
     eval_s = seconds_per_step * len(data.eval) / rows_per_step / 2
     per_step = seconds_per_step + (eval_s / args.eval_every if args.eval_every else 0.0)
-    final_evals = 2 if args.ema_decay > 0 else 1  # the averaged weights are evaluated too
-    more = int(0.97 * (seconds_left - final_evals * eval_s - margin) / per_step)
+    more = int(0.97 * (seconds_left - _final_evals(args) * eval_s - margin) / per_step)
     return step + max(1, more)
 
 
@@ -341,8 +345,8 @@ def fit(args: TrainArgs, model: torch.nn.Module, data: Data, dist: Dist, pad_id:
             metrics.write(out)
         took["save"] = time.monotonic() - t
 
+    final_evals = _final_evals(args)
     while step < last_step():
-        final_evals = 2 if average else 1
         if dist.any(time.monotonic() + took["step"] + final_evals * took["eval"] + 2 * took["save"] + margin
                     >= deadline):
             stop_reason = "max_minutes"

@@ -35,7 +35,7 @@ class Metrics:
         summary = {"tokens_per_second": round(self.tokens_per_second(), 1)}
         if self.eval:
             summary["final_eval_loss"] = self.eval[-1]["loss"]
-        if "averaged_eval_loss" in self.info:
+        if self.info.get("averaged_eval_loss") is not None:
             summary["averaged_eval_loss"] = self.info["averaged_eval_loss"]
         (out_dir / "log.json").write_text(json.dumps({**self.state(), "summary": summary}, indent=1))
         self.plot(out_dir / "loss.png")
