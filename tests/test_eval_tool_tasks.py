@@ -214,3 +214,36 @@ def test_replaying_the_references_of_a_built_split_scores_full_marks(tmp_path):
     assert s["n"] == 20
     for metric in ("answer_acc", "call_valid", "tool_choice", "no_tool_chat", "multi_turn_acc", "grounded"):
         assert s.get(metric, 100) == 100, metric
+
+
+def test_a_garbled_upload_path_is_replayed_as_the_app_reads_it(tmp_path):
+    """The app's tools read a path to no file as the upload it most likely means (tools/files.py); the replay
+    does the same, so the score is what the app would give. Other arguments must still be the recorded ones."""
+    from agent.messages import ToolCall
+    from tools.base import Toolbox
+
+    info = {"name": "image_info", "description": "Size of an image.",
+            "parameters": [{"name": "image", "type": "STRING", "description": "path"}], "required": ["image"]}
+    upload = "/home/user/.local/share/puyu/conversations/cb26c20661f3/uploads/picture.png"
+    record = {"conversation": [user("How big is this picture?"),
+                               {"role": "user", "name": "file", "content": json.dumps([{"path": upload, "size": "8K"}])},
+                               {"role": "assistant", "content": "", "tool_call": {"name": "image_info",
+                                                                                  "arguments": {"image": upload}}},
+                               {"role": "environment", "name": "plugin", "content": "640x480"}, said("640x480")],
+              "tools": [info], "meta": {"id": "plugin-2", "category": "tool", "answer": None,
+                                        "expect_tool": "image_info"}}
+    path = tmp_path / "heldout.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    bench = ToolTasks(path)
+    box = Toolbox(bench.tools(bench.load(None, LoadOptions())[0]))
+
+    def run(image):
+        return box.run(ToolCall("image_info", {"image": image}))
+
+    assert run(upload).text == "640x480"
+    garbled = run(upload.replace("cb26c20661f3", "cb26c2661f3"))
+    assert garbled.ok and garbled.text == (f"(There is no file {upload.replace('cb26c20661f3', 'cb26c2661f3')}; "
+                                           "used the upload picture.png.)\n640x480")
+    assert run("photo.jpg").ok  # another name: the latest uploaded image, as in the app
+    no_image = Toolbox([type(box.actions["image_info"])(info, [({"image": upload}, "640x480")])])
+    assert not no_image.run(ToolCall("image_info", {"image": "photo.jpg"})).ok  # nothing uploaded to fall back on

@@ -19,10 +19,7 @@ from lagent.actions import BaseAction
 from lagent.schema import ActionStatusCode
 
 from agent.messages import ToolCall, ToolResult
-from tools.files import find_upload
-
-FILE_ARGUMENTS = ("image", "file", "path")
-"""Argument names that hold a file path, for every tool (puyu's, AgentLego's and lagent's use these)."""
+from tools.files import replace_missing_files, uploads_in
 
 _JSON_TYPES = {"STRING": str, "NUMBER": (int, float), "FLOAT": (int, float), "BOOLEAN": bool}
 
@@ -120,23 +117,15 @@ class Toolbox:
         return result
 
     def _find_files(self, arguments: dict) -> tuple[dict, list[str]]:
-        """Arguments with a path to no file replaced by the upload they most likely mean (tools/files.py's
-        find_upload), and a note for each replacement."""
+        """Arguments with a path to no file replaced by the upload they most likely mean, with notes."""
         if self.workdir is None:
             return arguments, []
-        out, notes = dict(arguments), []
-        for name, value in arguments.items():
-            if name not in FILE_ARGUMENTS or not isinstance(value, str) or not value.strip():
-                continue
+
+        def existing(value: str) -> str | None:
             path = self.workdir / value  # a relative path means the conversation's, where the interpreter runs
-            if path.exists():
-                out[name] = str(path)
-                continue
-            found = find_upload(self.workdir, value, image=name == "image")
-            if found is not None:
-                out[name] = str(found)
-                notes.append(f"(There is no file {value}; used the upload {found.name}.)")
-        return out, notes
+            return str(path) if path.exists() else None
+
+        return replace_missing_files(arguments, existing, uploads_in(self.workdir))
 
     def _to_result(self, items: Any) -> ToolResult:
         texts, images, files = [], [], []

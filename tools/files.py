@@ -10,8 +10,8 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Callable, Iterable
+from pathlib import Path, PurePath
 
 from PIL import Image, UnidentifiedImageError
 
@@ -115,16 +115,42 @@ def _free_path(path: Path) -> Path:
     return candidate
 
 
-def find_upload(workdir: str | Path, given: str, image: bool) -> Path | None:
-    """The conversation's upload a tool argument most likely means when `given` names no file: the upload with
-    the same file name, else (for an image argument) the latest uploaded image. Small models copy a long upload
-    path badly but pick the right tool; the tool result says which file was used instead."""
+# Argument names that hold a file path, for every tool (puyu's, AgentLego's and lagent's use these).
+FILE_ARGUMENTS = ("image", "file", "path")
+
+
+def uploads_in(workdir: str | Path) -> list[str]:
+    """The conversation's uploads, oldest first."""
     folder = Path(workdir) / "uploads"
     if not folder.is_dir():
-        return None
-    uploads = sorted((p for p in folder.iterdir() if p.is_file()), key=lambda p: p.stat().st_mtime_ns)
-    same_name = [p for p in uploads if p.name == Path(given).name]
+        return []
+    return [str(p) for p in sorted((p for p in folder.iterdir() if p.is_file()), key=lambda p: p.stat().st_mtime_ns)]
+
+
+def pick_upload(uploads: list[str], given: str, image: bool) -> str | None:
+    """The upload (of `uploads`, oldest first) a tool argument most likely means when `given` names no file: the
+    upload with the same file name, else (for an image argument) the latest uploaded image."""
+    same_name = [p for p in uploads if PurePath(p).name == PurePath(given).name]
     if same_name:
         return same_name[-1]
-    images = [p for p in uploads if p.suffix.lower() in IMAGE_TYPES]
+    images = [p for p in uploads if PurePath(p).suffix.lower() in IMAGE_TYPES]
     return images[-1] if image and images else None
+
+
+def replace_missing_files(arguments: dict, existing: Callable[[str], str | None],
+                          uploads: list[str]) -> tuple[dict, list[str]]:
+    """`arguments` with each file argument that names no file (`existing` gives the file a value names, or None)
+    replaced by the upload it most likely means, and a note for each replacement, for the tool's result.
+    Small models copy a long upload path badly but pick the right tool; the note says which file was used."""
+    out, notes = dict(arguments), []
+    for name, value in arguments.items():
+        if name not in FILE_ARGUMENTS or not isinstance(value, str) or not value.strip():
+            continue
+        found = existing(value)
+        if found is None:
+            found = pick_upload(uploads, value, image=name == "image")
+            if found is not None:
+                notes.append(f"(There is no file {value}; used the upload {PurePath(found).name}.)")
+        if found is not None:
+            out[name] = found
+    return out, notes

@@ -3,7 +3,8 @@ call tools well on requests it was not trained on?
 
 Each record is a reference conversation (training/data/schema.py). Its user turns are asked again, one after the
 other, in one conversation with a live interpreter; the model's own calls run for real. Plugin tools are replayed
-from the record: a call whose arguments equal a recorded call gets the recorded result, any other call fails.
+from the record: a call whose arguments equal a recorded call gets the recorded result, any other call fails
+(after a garbled upload path is read as the upload it most likely means, as the app's tools read it).
 
 Metrics (percent):
 - `answer_acc`: the last reply states `meta.answer` (training/data's `answer_matches`).
@@ -29,6 +30,7 @@ from agent.messages import INTERPRETER, Message
 from eval.benchmarks.base import AgentBenchmark, Item, LoadOptions, by_subject, mean_percent
 from eval.data import REPO_ROOT, DataMissing, pick
 from tools.base import check_arguments
+from tools.files import FILE_ARGUMENTS, replace_missing_files, uploaded_paths
 
 DEFAULT_FILE = REPO_ROOT / "data" / "agent" / "heldout.jsonl"
 TOOL_CATEGORIES = ("tool", "multi_turn", "gsm8k")
@@ -51,17 +53,23 @@ def _canonical(value):
 
 
 class RecordedTool(BaseAction):
-    """A plugin tool that answers with the result recorded in the reference conversation."""
+    """A plugin tool that answers with the result recorded in the reference conversation. A file argument that
+    names no file of the record is first replaced by the upload it most likely means, with a note, as the app's
+    tools do (tools/files.py), so a garbled upload path is scored as it would fare in the app."""
 
-    def __init__(self, schema: dict, results: list[tuple[dict, str]]):
+    def __init__(self, schema: dict, results: list[tuple[dict, str]], uploads: list[str] = ()):
         super().__init__(description=json.loads(json.dumps(schema)))
         self.results = [(_canonical(args), text) for args, text in results]
+        self.uploads = list(uploads)
+        self.files = {_canonical(v): v for args, _ in results for k, v in args.items()
+                      if k in FILE_ARGUMENTS and isinstance(v, str)} | {_canonical(p): p for p in uploads}
 
     def run(self, **kwargs):
+        kwargs, notes = replace_missing_files(kwargs, lambda v: self.files.get(_canonical(v)), self.uploads)
         wanted = _canonical(kwargs)
         for args, text in self.results:
             if args == wanted:
-                return text
+                return "\n".join([*notes, text])
         raise ValueError("the tool returned no result for these arguments")
 
 
@@ -120,7 +128,9 @@ class ToolTasks(AgentBenchmark):
         for turn, nxt in itertools.pairwise(turns):
             if turn.tool_call and turn.tool_call["name"] != INTERPRETER and nxt.role == "environment":
                 results.setdefault(turn.tool_call["name"], []).append((turn.tool_call["arguments"], nxt.content))
-        return [RecordedTool(schema, results.get(schema["name"], [])) for schema in record.tools]
+        uploads = [path for turn in turns if turn.role == "user" and turn.name == "file"
+                   for path in uploaded_paths(turn.to_message())]
+        return [RecordedTool(schema, results.get(schema["name"], []), uploads) for schema in record.tools]
 
     def score(self, item: Item, record: dict) -> dict[str, float | None]:
         from training.data.schema import answer_matches
