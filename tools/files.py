@@ -127,7 +127,7 @@ def uploads_in(workdir: str | Path) -> list[str]:
     return [str(p) for p in sorted((p for p in folder.iterdir() if p.is_file()), key=lambda p: p.stat().st_mtime_ns)]
 
 
-def pick_upload(uploads: list[str], given: str, image: bool) -> str | None:
+def _pick_upload(uploads: list[str], given: str, image: bool) -> str | None:
     """The upload (of `uploads`, oldest first) a tool argument most likely means when `given` names no file: the
     upload with the same file name, else (for an image argument) the latest uploaded image."""
     same_name = [p for p in uploads if PurePath(p).name == PurePath(given).name]
@@ -148,7 +148,7 @@ def replace_missing_files(arguments: dict, existing: Callable[[str], str | None]
             continue
         found = existing(value)
         if found is None:
-            found = pick_upload(uploads, value, image=name == "image")
+            found = _pick_upload(uploads, value, image=name == "image")
             if found is not None:
                 notes.append(f"(There is no file {value}; used the upload {PurePath(found).name}.)")
         if found is not None:

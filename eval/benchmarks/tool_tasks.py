@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 from lagent.actions import BaseAction
@@ -57,7 +58,7 @@ class RecordedTool(BaseAction):
     names no file of the record is first replaced by the upload it most likely means, with a note, as the app's
     tools do (tools/files.py), so a garbled upload path is scored as it would fare in the app."""
 
-    def __init__(self, schema: dict, results: list[tuple[dict, str]], uploads: list[str] = ()):
+    def __init__(self, schema: dict, results: list[tuple[dict, str]], uploads: Iterable[str] = ()):
         super().__init__(description=json.loads(json.dumps(schema)))
         self.results = [(_canonical(args), text) for args, text in results]
         self.uploads = list(uploads)
