@@ -67,7 +67,11 @@ def load(directory: Path, model, optimizer, scheduler, dist: Dist,
         raise SystemExit(f"{path} does not match this model (missing {missing[:3]}, unexpected {extra[:3]}); "
                          "use another out_dir or --resume false")
     model.load_state_dict(state["params"], strict=False)
-    optimizer.load_state_dict(state["optimizer"])
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+    except (KeyError, ValueError) as e:
+        raise SystemExit(f"{path}: its optimizer state does not fit this run's optimizer ({e}); resume with the "
+                         "optimizer it was written with, or use another out_dir") from None
     scheduler.load_state_dict(state["scheduler"])
     rngs = state["rng"]
     if len(rngs) != dist.world:

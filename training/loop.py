@@ -22,7 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from agent.protocols.internlm2 import read_style
-from training import checkpoint, dataset
+from training import checkpoint, dataset, optimizers
 from training.averaging import WeightAverage
 from training.dataset import IGNORE, EncodeStats, Row
 from training.distributed import Dist, setup
@@ -58,14 +58,16 @@ class TrainArgs:
     """If > 0, end this run at this step with a checkpoint, schedule unchanged (resume later)."""
     max_minutes: float = 0.0
     """Wall-clock budget for the whole command; training stops early enough to eval, save and export in it."""
+    optimizer: str = "adamw"
+    """adamw, or muon: Muon for the hidden weight matrices, AdamW for the rest (training/optimizers.py)."""
     lr: float = 1e-3
-    """Peak learning rate (AdamW)."""
+    """Peak learning rate (both optimizers: Muon's step is scaled to AdamW's)."""
     min_lr_ratio: float = 0.1
     """The cosine decays to lr x this."""
     warmup_steps: int = 50
     """Linear warm-up from 0 to lr."""
     weight_decay: float = 0.1
-    """AdamW decay on matrices (not on norms and biases)."""
+    """Decoupled weight decay on matrices (not on norms and biases)."""
     beta2: float = 0.95
     """AdamW second-moment decay."""
     grad_clip: float = 1.0
@@ -100,6 +102,8 @@ class TrainArgs:
             raise ValueError("set max_steps >= 1, epochs > 0 or max_minutes > 0")
         if self.precision not in ("auto", "bf16", "fp32"):
             raise ValueError("precision must be auto, bf16 or fp32")
+        if self.optimizer not in optimizers.KINDS:
+            raise ValueError(f"optimizer must be one of {', '.join(optimizers.KINDS)}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError("device must be auto, cpu or cuda")
 
@@ -192,14 +196,6 @@ class TokenLoss(torch.nn.Module):
         at = torch.cat([at, at.new_zeros(extra)])
         logits = self.model.get_output_embeddings()(hidden.flatten(0, 1)[at])
         return F.cross_entropy(logits.float(), wanted, reduction="sum", ignore_index=IGNORE)
-
-
-def _optimizer(args: TrainArgs, model: torch.nn.Module) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
-    groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": args.weight_decay},
-              {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
-    return torch.optim.AdamW([g for g in groups if g["params"]], lr=args.lr, betas=(0.9, args.beta2),
-                             fused=torch.cuda.is_available() and next(model.parameters()).is_cuda)
 
 
 @functools.cache
@@ -297,7 +293,7 @@ def fit(args: TrainArgs, model: torch.nn.Module, data: Data, dist: Dist, pad_id:
     rows_per_step = args.batch_size * args.grad_accum * dist.world
     max_steps = (math.ceil(args.epochs * len(data.train) / rows_per_step) if args.epochs > 0
                  else args.max_steps or None)  # None: sized to the time budget after warm-up
-    optimizer = _optimizer(args, model)
+    optimizer = optimizers.build(args.optimizer, model, args.lr, args.weight_decay, args.beta2)
     schedule = Schedule(args.warmup_steps, max_steps, args.min_lr_ratio)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     step, metrics = 0, Metrics()
