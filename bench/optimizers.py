@@ -84,9 +84,10 @@ def main(argv: list[str] | None = None) -> dict:
         out_dir = Path(cfg.runs) / arm
         train(cfg, arm, out_dir)
         log = json.loads((out_dir / "log.json").read_text())
+        averaged = log["summary"].get("averaged_eval_loss")  # absent when the recipe has no weight average
         results[arm] = {"steps": log["info"]["steps_done"], "tokens_per_second": log["summary"]["tokens_per_second"],
                         "final_eval_loss": round(log["summary"]["final_eval_loss"], 4),
-                        "averaged_eval_loss": round(log["summary"].get("averaged_eval_loss") or 0, 4) or None,
+                        "averaged_eval_loss": None if averaged is None else round(averaged, 4),
                         "curve": curve(log)}
     out = Path(cfg.out)
     out.parent.mkdir(parents=True, exist_ok=True)
