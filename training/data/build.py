@@ -25,8 +25,8 @@ from training.data.recipes import RECIPES
 from training.data.schema import Record, render, write_jsonl
 
 # Shares of the generated (non-GSM8K) training items.
-TRAIN_MIX = {"arithmetic": 12, "percent": 9, "units": 6, "currency": 4, "algebra": 8, "stats": 4, "dates": 5,
-             "multi_turn": 22, "chat_then_tool": 5, "recovery": 5, "chat": 7, "out_of_scope": 7, "plugin": 14}
+TRAIN_MIX = {"arithmetic": 13, "percent": 9, "units": 6, "currency": 4, "algebra": 8, "stats": 4, "dates": 5,
+             "multi_turn": 22, "chat_then_tool": 3, "recovery": 5, "chat": 8, "out_of_scope": 7, "plugin": 14}
 # Held-out composition by eval category, and which recipes make each.
 HELDOUT_MIX = {"gsm8k": 0.12, "tool": 0.40, "multi_turn": 0.16, "chat": 0.12, "out_of_scope": 0.20}
 HELDOUT_RECIPES = {"tool": ["arithmetic", "arithmetic", "percent", "units", "currency", "algebra", "stats", "dates",

@@ -62,11 +62,7 @@ def multi_turn(d: Dialog, schemas: list[dict]) -> Record:
         d.solve(second)
         done.append(second)
     earlier = set().union(*(names_defined(p.code) for p in done))
-    lang = d.lang
-    if d.rng.random() < 0.1:  # a follow-up in the other language is answered in that language
-        d.lang = "en" if lang == "zh" else "zh"
     follow_up(d, done)
-    d.lang = lang
     last_code = d.turns[-3].tool_call["arguments"]["code"]
     reused = sorted(names_used(last_code) & earlier - names_defined(last_code))
     if not reused:
@@ -75,9 +71,7 @@ def multi_turn(d: Dialog, schemas: list[dict]) -> Record:
 
 
 def chat_then_tool(d: Dialog, schemas: list[dict]) -> Record:
-    """Small talk around a tool turn: a greeting before it, or after it thanks or a change of topic (who are you,
-    a greeting, a request out of scope), which gets a plain reply: v12 answered "hi, who are you?" after a tool
-    answer with `squared = days ** 2`, reading every next message as a follow-up."""
+    """Small talk around a tool turn: a greeting before it, or thanks after it."""
     family = d.rng.choice(["arithmetic", "percent", "units", "stats", "dates", "algebra"])
     p = pick_problem(d, family)
     d.tools = decoy_tools(d.rng, schemas, FITTING_PLUGIN[family])
@@ -89,11 +83,7 @@ def chat_then_tool(d: Dialog, schemas: list[dict]) -> Record:
     d.user(p.question)
     d.solve(p)
     if not before:
-        after = d.rng.choice(["thanks", "thanks", "bye", "who", "greet", "can", "how", "out_of_scope"])
-        if after == "out_of_scope":
-            _, user, reply = oos_turn(d.ph, d.rng, d.lang, d.split)
-        else:
-            _, user, reply = chat_turn(d.ph, d.rng, d.lang, after)
+        _, user, reply = chat_turn(d.ph, d.rng, d.lang, d.rng.choice(["thanks", "thanks", "bye"]))
         d.user(user)
         d.say(reply)
     return d.record("chat_then_tool", "multi_turn", expect_tool=INTERPRETER)

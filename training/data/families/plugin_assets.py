@@ -73,51 +73,20 @@ _WORDS = ["sunflower", "blueberry", "mountain", "river", "panda", "orange", "map
           "coral", "breeze", "juniper", "marble", "nectar", "puffin", "quartz", "sparrow", "tulip", "zephyr"]
 
 
-# Made-up words as well: v12 still answered "pepper83" for a sign reading "blueberry83" (both in _WORDS) and
-# "shop.example.org/event/364" for a QR code holding "example.com/menu/364". It copied the digits, one token each,
-# and recalled the words. A word met once cannot be recalled, only copied.
-_ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "ch", "gr", "sh", "st", "tr"]
-_VOWELS = ["a", "e", "i", "o", "u", "ai", "ou", "ee"]
-_CODAS = ["", "", "", "n", "r", "l", "s", "x", "m"]
-
-
-def made_up_word(rng: random.Random) -> str:
-    return "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(rng.randint(2, 3))) + rng.choice(_CODAS)
-
-
-def word(rng: random.Random) -> str:
-    return rng.choice(_WORDS) if rng.random() < 0.5 else made_up_word(rng)
-
-
 def sign(rng: random.Random, stem: Path) -> tuple[Path, Asset]:
-    password = f"{word(rng)}{rng.randint(10, 99)}"
+    password = f"{rng.choice(_WORDS)}{rng.randint(10, 99)}"
     hours = f"{rng.randint(7, 10)}:00 - {rng.randint(17, 22)}:00"
     lines = [rng.choice(["WELCOME", "GUEST INFO", "CAFE"]), f"WIFI PASSWORD: {password}", f"OPEN {hours}"]
     return _text_image(lines, rng, FONT_EN, stem), Asset("sign", {"password": password, "hours": hours, "lines": lines})
 
 
-# Times and places are composed from parts (a few thousand of each), so the model has to copy them.
-_DAYS = ["", "", "明天", "后天", "周一", "周二", "周三", "周四", "周五", "周六", "本周五", "下周一"]
-_HOURS = {"上午": "八九十", "下午": "一二三四五", "晚上": "六七八"}
-_ROOMS = ["会议室", "小会议室", "报告厅", "活动室", "教室", "阅览室", "多功能厅"]
-_BUILDINGS = ["", "", "图书馆", "行政楼", "实验楼", "一号楼", "二号楼", "教学楼"]
-_TOPICS = ["项目进度会", "新年联欢会", "安全培训", "读书分享会", "部门例会", "消防演练", "志愿者招募", "期末总结会",
-           "新员工培训", "篮球比赛", "家长会", "健康讲座"]
-
-
-def notice_time(rng: random.Random) -> str:
-    period = rng.choice(list(_HOURS))
-    return f"{rng.choice(_DAYS)}{period}{rng.choice(_HOURS[period])}点{rng.choice(['', '', '半'])}"
-
-
-def notice_place(rng: random.Random) -> str:
-    if rng.random() < 0.25:
-        return f"{rng.randint(1, 6)}{rng.randint(0, 2)}{rng.randint(1, 9)}{rng.choice(['教室', '室', '会议室'])}"
-    return f"{rng.choice(_BUILDINGS)}{'一二三四五六'[rng.randint(0, 5)]}楼{rng.choice(_ROOMS)}"
+_TIMES = ["下午三点", "上午十点", "周五下午两点", "明天上午九点", "晚上七点半", "下午四点"]
+_PLACES = ["三楼会议室", "图书馆二楼", "302教室", "一号报告厅", "食堂门口", "五楼小会议室"]
+_TOPICS = ["项目进度会", "新年联欢会", "安全培训", "读书分享会", "部门例会"]
 
 
 def notice_zh(rng: random.Random, stem: Path) -> tuple[Path, Asset]:
-    time, place, topic = notice_time(rng), notice_place(rng), rng.choice(_TOPICS)
+    time, place, topic = rng.choice(_TIMES), rng.choice(_PLACES), rng.choice(_TOPICS)
     lines = [f"通知：{topic}", f"时间：{time}", f"地点：{place}"]
     return _text_image(lines, rng, FONT_ZH, stem), Asset("notice_zh", {"time": time, "place": place, "lines": lines})
 
@@ -157,13 +126,11 @@ def photo(rng: random.Random, stem: Path) -> tuple[Path, Asset]:
 def qr_data(rng: random.Random) -> str:
     r = rng.random()
     if r < 0.35:
-        host = rng.choice(["example.com", "shop.example.org", "menu.example.net", f"{word(rng)}.example.com",
-                           f"www.{word(rng)}.{rng.choice(['com', 'org', 'net', 'cn'])}"])
-        path = rng.choice(["menu", "order", "docs", "pay", "event", word(rng)])
-        return f"https://{host}/{path}/{rng.randint(1, 999)}"
+        return f"https://{rng.choice(['example.com', 'shop.example.org', 'menu.example.net'])}/" \
+               f"{rng.choice(['menu', 'order', 'docs', 'pay', 'event'])}/{rng.randint(1, 999)}"
     if r < 0.55:
-        ssid = rng.choice(["CoffeeBar", "HomeNet", "Library", "Office-5G", word(rng).capitalize()])
-        return f"WIFI:S:{ssid};T:WPA;P:{word(rng)}{rng.randint(10, 99)};;"
+        return f"WIFI:S:{rng.choice(['CoffeeBar', 'HomeNet', 'Library', 'Office-5G'])};T:WPA;" \
+               f"P:{rng.choice(_WORDS)}{rng.randint(10, 99)};;"
     if r < 0.75:
         return rng.choice(["Table ", "Order #", "Seat ", "Ticket "]) + str(rng.randint(1, 9999))
     return rng.choice(["你好，欢迎光临", "会员卡号 ", "取餐号 "]) + str(rng.randint(100, 999))
@@ -180,8 +147,8 @@ def qr(rng: random.Random, stem: Path) -> tuple[Path, Asset]:
 
 ASSETS = {
     "receipt": AssetKind(receipt, {"train": 48, "heldout": 8}, ["receipt", "IMG_2041", "scan", "bill", "小票"]),
-    "sign": AssetKind(sign, {"train": 90, "heldout": 8}, ["sign", "photo", "IMG_0832", "wifi"]),
-    "notice_zh": AssetKind(notice_zh, {"train": 70, "heldout": 8}, ["通知", "notice", "截图", "IMG_5521"]),
+    "sign": AssetKind(sign, {"train": 60, "heldout": 8}, ["sign", "photo", "IMG_0832", "wifi"]),
+    "notice_zh": AssetKind(notice_zh, {"train": 40, "heldout": 8}, ["通知", "notice", "截图", "IMG_5521"]),
     "photo": AssetKind(photo, {"train": 40, "heldout": 12}, ["photo", "IMG_1234", "picture", "照片", "DSC_0042"]),
-    "qr": AssetKind(qr, {"train": 800, "heldout": 40}, ["qrcode", "qr", "二维码", "IMG_7781", "code"]),
+    "qr": AssetKind(qr, {"train": 400, "heldout": 40}, ["qrcode", "qr", "二维码", "IMG_7781", "code"]),
 }
