@@ -54,14 +54,22 @@ def load_model(settings: Settings) -> ChatModel:
 
 
 BUNDLED_TOOLS = {"ocr"}
-"""Plugins the bundled model sees by default: the few it needs (plus knowledge_search once there are documents to
-search), since each tool it sees is one more to confuse a 5M-parameter model; larger models get all."""
+"""Plugins puyu's own small models see by default: the few they need (plus knowledge_search once there are documents
+to search), since each tool one sees is one more to confuse a 5M-parameter model; larger models get all."""
 
 
 def default_plugins(settings: Settings) -> set[str] | None:
     """The plugins a conversation gets when it chose none itself (`settings.tools is None`): None means every one
-    that works here; the bundled model gets BUNDLED_TOOLS."""
-    if settings.model == "bundled" and settings.backend == "transformers":
+    that works here. The bundled model run in process gets BUNDLED_TOOLS, and so does a model puyu trained and
+    exported elsewhere (its puyu.json says compact prompts): with every tool's schema its prompt outgrows its
+    1,024-token context."""
+    if settings.backend != "transformers":
+        return None
+    try:
+        small = settings.model == "bundled" or prompt_style(settings) == "compact"
+    except ModelError:
+        small = False
+    if small:
         kb_dir = Path(settings.data_dir).expanduser() / "knowledge"
         return BUNDLED_TOOLS | ({"knowledge_search"} if kb_dir.is_dir() and any(kb_dir.iterdir()) else set())
     return None

@@ -224,3 +224,22 @@ def test_the_system_prompt_placeholder_follows_the_prompt_style_the_model_will_g
     assert backend.default_system_prompt(other.replace(prompt_style="compact"), "en") == compact
     with pytest.raises(ValueError, match="prompt_style"):
         Settings(prompt_style="short")
+
+
+def test_a_model_puyu_trained_sees_the_few_tools_wherever_it_is_exported(tmp_path):
+    # A retrained puyu-tiny in its own folder is as small as the bundled one: every tool's schema would not fit
+    # its 1,024-token context (seen in the app with a model exported by `puyu train bundled --export-dir`).
+    from puyu.runtime import BUNDLED_TOOLS, default_plugins
+
+    folder = tmp_path / "puyu-tiny-v14"
+    folder.mkdir()
+    (folder / "puyu.json").write_text('{"prompt_style": "compact"}')
+    exported = Settings(model=str(folder), data_dir=str(tmp_path))
+    assert default_plugins(exported) == BUNDLED_TOOLS
+    (tmp_path / "knowledge" / "docs").mkdir(parents=True)
+    assert default_plugins(exported) == BUNDLED_TOOLS | {"knowledge_search"}
+    assert backend.default_tool_choice(exported) == sorted(BUNDLED_TOOLS | {"knowledge_search"})
+    assert default_plugins(exported.replace(prompt_style="internlm2")) is None  # told to prompt it as a large model
+    large = tmp_path / "internlm2-chat-7b"
+    large.mkdir()
+    assert default_plugins(Settings(model=str(large), data_dir=str(tmp_path))) is None

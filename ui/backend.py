@@ -138,7 +138,7 @@ def tools_ready() -> bool:
 
 def default_tool_choice(settings: Settings) -> list[str]:
     """The plugins a conversation gets when it chose none itself, as the runtime decides (all of them, but only a
-    few for the small bundled model)."""
+    few for puyu's own small models)."""
     from puyu.runtime import default_plugins
 
     chosen = default_plugins(settings)
