@@ -67,7 +67,7 @@ def default_plugins(settings: Settings) -> set[str] | None:
         return None
     try:
         small = settings.model == "bundled" or prompt_style(settings) == "compact"
-    except ModelError:
+    except ValueError:  # a malformed puyu.json: listing tools must not fail on it (loading the model says why)
         small = False
     if small:
         kb_dir = Path(settings.data_dir).expanduser() / "knowledge"

@@ -243,3 +243,5 @@ def test_a_model_puyu_trained_sees_the_few_tools_wherever_it_is_exported(tmp_pat
     large = tmp_path / "internlm2-chat-7b"
     large.mkdir()
     assert default_plugins(Settings(model=str(large), data_dir=str(tmp_path))) is None
+    (folder / "puyu.json").write_text('{"prompt_style": "huge"}')
+    assert default_plugins(exported) is None
