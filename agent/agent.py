@@ -7,11 +7,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from agent.messages import ErrorEvent, Event, FinalEvent, Message, TokenEvent, ToolCall, ToolCallEvent, \
+from puyu.core.messages import ErrorEvent, Event, FinalEvent, Message, TokenEvent, ToolCall, ToolCallEvent, \
     ToolResult, ToolResultEvent
-from agent.protocols import InternLM2Protocol, Protocol
-from models.base import ChatModel, GenerationConfig, ModelError
-from tools.base import Toolbox
+from puyu.core.protocols import InternLM2Protocol, Protocol
+from puyu.models.base import ChatModel, GenerationConfig, ModelError
+from puyu.tools.base import Toolbox
 
 
 @dataclass

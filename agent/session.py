@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from typing import Iterator
 
-from agent.agent import Agent
-from agent.messages import Event, Message, TokenEvent
-from agent.store import Store
+from puyu.agent.agent import Agent
+from puyu.core.messages import Event, Message, TokenEvent
+from puyu.agent.store import Store
 
 
 class ChatSession:

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.messages import Event, Message, event_from_dict, event_to_dict
+from puyu.core.messages import Event, Message, event_from_dict, event_to_dict
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (

@@ -33,7 +33,7 @@ BASELINE = "hf_generate_stream"
 
 
 def run_puyu(model, prompt, n):
-    from models.base import GenerationConfig
+    from puyu.models.base import GenerationConfig
 
     start = time.perf_counter()
     first = None
@@ -91,7 +91,7 @@ def main(argv=None):
 
     import torch
 
-    from models.hf import HFModel
+    from puyu.models.hf import HFModel
     from tests.tiny_model import build_tiny_checkpoint
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,7 +136,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from models.base import ModelError
+    from puyu.models.base import ModelError
 
     try:
         main()

@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from eval.config import EvalConfig
-from eval.runner import load_model, run_eval
+from puyu.eval.config import EvalConfig
+from puyu.eval.runner import load_model, run_eval
 
 
 def predictions(run: Path, bench: str) -> dict[str, object]:
@@ -39,15 +39,15 @@ def random_checkpoint(preset: str, out: Path, data: Path) -> Path:
     the compute profile of the bundled model (its vocab and its prompt lengths) without its training."""
     import csv
 
-    from training.model import build, shape
-    from training.tokenizer import save, train
+    from puyu.training.model import build, shape
+    from puyu.training.tokenizer import save, train
 
     texts = [json.loads(line)["question"] + json.loads(line)["answer"]
              for line in (data / "gsm8k" / "train.jsonl").read_text("utf-8").splitlines()[:3000]]
     for path in sorted((data / "cmmlu" / "dev").glob("*.csv")):
         with open(path, encoding="utf-8-sig", newline="") as f:
             texts += [" ".join(row.values()) for row in csv.DictReader(f)]
-    from agent.protocols.base import load_prompts
+    from puyu.core.protocols.base import load_prompts
 
     texts += [str(v) for lang in load_prompts("internlm2").values() for v in lang.values()] * 20
     tokenizer = train(texts, vocab_size=6000, progress=False)
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
         parser.error("give a checkpoint path, --tiny or --random PRESET")
     work = Path(tempfile.mkdtemp(prefix="puyu-bench-eval-"))
     if args.random:
-        from eval.data import shared_data
+        from puyu.eval.data import shared_data
 
         args.model = str(random_checkpoint(args.random, work / args.random, shared_data()))
     elif args.tiny:
@@ -98,7 +98,7 @@ def main(argv=None) -> int:
         args.model = str(build_tiny_checkpoint(work / "tiny", hidden_size=args.tiny_hidden,
                                                num_layers=args.tiny_layers))
     model = load_model(EvalConfig(model=args.model, bench=["cmmlu"], device=args.device))
-    model.generate(["warm up"], __import__("models.base", fromlist=["GenerationConfig"]).GenerationConfig(
+    model.generate(["warm up"], __import__("puyu.models.base", fromlist=["GenerationConfig"]).GenerationConfig(
         max_new_tokens=2))
     params = sum(p.numel() for p in model.model.parameters()) if hasattr(model, "model") else 0
     print(f"model {args.model} ({params / 1e6:.1f}M parameters)  threads {os.environ.get('PUYU_THREADS', 'auto')}  limit {args.limit}  "

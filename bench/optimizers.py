@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from puyu.dataclass_cli import parse
+from puyu.core.dataclass_cli import parse
 
 
 @dataclass

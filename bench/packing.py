@@ -26,11 +26,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as training/__init__.py d
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from puyu.dataclass_cli import parse
-from training import dataset
-from training import model as models
-from training.loop import TokenLoss
-from training.pretrain import load_tokenizer
+from puyu.core.dataclass_cli import parse
+from puyu.training import dataset
+from puyu.training import model as models
+from puyu.training.loop import TokenLoss
+from puyu.training.pretrain import load_tokenizer
 
 
 @dataclass

@@ -34,10 +34,10 @@ import torch  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from tools.rag import KnowledgeBases, Limits  # noqa: E402
-from tools.rag import embed as embed_module  # noqa: E402
-from tools.rag.search import _sparse_index, search_kb  # noqa: E402
-from tools.rag.split import tokenize  # noqa: E402
+from puyu.tools.rag import KnowledgeBases, Limits  # noqa: E402
+from puyu.tools.rag import embed as embed_module  # noqa: E402
+from puyu.tools.rag.search import _sparse_index, search_kb  # noqa: E402
+from puyu.tools.rag.split import tokenize  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MODES = ("dense", "sparse", "hybrid")
@@ -96,7 +96,7 @@ def ingest(root: Path, pages: int, english: list[str]) -> dict:
         finally:
             spent["embed_s"] += time.perf_counter() - t
 
-    import tools.rag.store as store
+    import puyu.tools.rag.store as store
     store.embed = timed_embed
     try:
         t = time.perf_counter()

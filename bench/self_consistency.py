@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tqdm import tqdm
 
-from agent.protocols import InternLM2Protocol
-from models import ModelSpec, load
-from models.base import GenerationConfig
-from puyu.dataclass_cli import parse
-from training.data.schema import read_jsonl
+from puyu.core.protocols import InternLM2Protocol
+from puyu.models import ModelSpec, load
+from puyu.models.base import GenerationConfig
+from puyu.core.dataclass_cli import parse
+from puyu.training.data.schema import read_jsonl
 
 
 @dataclass

@@ -1,6 +1,6 @@
-"""`python -m eval ...` is `puyu eval ...`."""
+"""`python -m puyu.eval ...` is `puyu eval ...`."""
 import sys
 
-from eval.cli import main
+from puyu.eval.cli import main
 
 sys.exit(main())

@@ -9,14 +9,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from puyu.dataclass_cli import parse
+from puyu.core.dataclass_cli import parse
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["compare"]:
         return compare_main(argv[1:])
-    from eval.config import EvalConfig
+    from puyu.eval.config import EvalConfig
 
     cfg = parse(EvalConfig, argv, prog="puyu eval")
     if not cfg.model:
@@ -26,9 +26,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(cfg) -> int:
-    from eval.data import DataMissing
-    from eval.runner import RunError, run_eval
-    from models.base import ModelError
+    from puyu.eval.data import DataMissing
+    from puyu.eval.runner import RunError, run_eval
+    from puyu.models.base import ModelError
 
     try:
         results = run_eval(cfg, log=lambda msg: print(msg, file=sys.stderr))
@@ -47,7 +47,7 @@ def _run(cfg) -> int:
 
 
 def compare_main(argv: list[str]) -> int:
-    from eval.report import compare
+    from puyu.eval.report import compare
 
     parser = argparse.ArgumentParser(prog="puyu eval compare",
                                      description="Put eval runs side by side: every metric and its change.")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from eval.charts import plot_runs
-from eval.data import DataMissing, shared_data
-from eval.references import published
+from puyu.eval.charts import plot_runs
+from puyu.eval.data import DataMissing, shared_data
+from puyu.eval.references import published
 
 # Columns that are bookkeeping, not scores.
 _META = ("n", "missing", "too_long", "seconds", "main_metric", "by_subject")

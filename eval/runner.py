@@ -19,18 +19,18 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from agent.agent import Agent, AgentConfig
-from agent.messages import ErrorEvent, FinalEvent, Message, TokenEvent, event_to_dict
-from agent.protocols import PROTOCOLS, InternLM2Protocol
-from agent.protocols.internlm2 import IM_END
-from eval import benchmarks
-from eval.benchmarks.base import AgentBenchmark, Benchmark, Chat, GenerateBenchmark, Item, LoadOptions
-from eval.cache import PredictionCache
-from eval.config import EvalConfig
-from eval.data import shared_data
-from models.base import ChatModel, GenerationConfig, ModelError, PromptTooLong, generate_each
-from models.batching import BatchingModel
-from tools.base import Toolbox
+from puyu.agent.agent import Agent, AgentConfig
+from puyu.core.messages import ErrorEvent, FinalEvent, Message, TokenEvent, event_to_dict
+from puyu.core.protocols import PROTOCOLS, InternLM2Protocol
+from puyu.core.protocols.internlm2 import IM_END
+from puyu.eval import benchmarks
+from puyu.eval.benchmarks.base import AgentBenchmark, Benchmark, Chat, GenerateBenchmark, Item, LoadOptions
+from puyu.eval.cache import PredictionCache
+from puyu.eval.config import EvalConfig
+from puyu.eval.data import shared_data
+from puyu.models.base import ChatModel, GenerationConfig, ModelError, PromptTooLong, generate_each
+from puyu.models.batching import BatchingModel
+from puyu.tools.base import Toolbox
 
 InterpreterFactory = Callable[[Path], object]
 
@@ -43,7 +43,7 @@ class RunError(RuntimeError):
 
 
 def load_model(cfg: EvalConfig) -> ChatModel:
-    from models import ModelSpec, load
+    from puyu.models import ModelSpec, load
 
     if cfg.backend == "openai":
         spec = ModelSpec("openai", cfg.served_model, base_url=cfg.model, api_key=cfg.api_key)
@@ -55,7 +55,7 @@ def load_model(cfg: EvalConfig) -> ChatModel:
 
 def default_interpreter(workdir: Path):
     try:
-        from tools.interpreter import PythonInterpreter
+        from puyu.tools.interpreter import PythonInterpreter
     except ImportError as e:
         raise RunError(f"the code interpreter (tools.interpreter) cannot be imported: {e}") from e
     return PythonInterpreter(workdir)
@@ -97,7 +97,7 @@ def run_eval(cfg: EvalConfig, model: ChatModel | None = None,
              make_interpreter: InterpreterFactory | None = None, log=print) -> dict:
     """Predict and score every benchmark of `cfg`; returns (and writes) the results. The model is loaded
     here unless given; a given model is left open."""
-    from eval import report
+    from puyu.eval import report
 
     root = shared_data(cfg.data) if any(b != "tool-tasks" for b in cfg.bench) else None
     chosen = [benchmarks.get(name, heldout=cfg.heldout) for name in cfg.bench]

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.protocols.internlm2 import check_style, read_style
-from models.base import ChatModel, GenerationConfig, ModelError
+from puyu.core.protocols.internlm2 import check_style, read_style
+from puyu.models.base import ChatModel, GenerationConfig, ModelError
 
 __all__ = ["ChatModel", "GenerationConfig", "ModelError", "ModelSpec", "load"]
 
@@ -71,12 +71,12 @@ def load(spec: ModelSpec) -> ChatModel:
 
 def _load(spec: ModelSpec) -> ChatModel:
     if spec.backend == "transformers":
-        from models.hf import HFModel
+        from puyu.models.hf import HFModel
 
         return HFModel(spec.path_or_name, device=spec.device, dtype=spec.dtype, adapter=spec.adapter,
                        trust_remote_code=spec.trust_remote_code)
     if spec.backend == "openai":
-        from models.openai_api import OpenAIModel
+        from puyu.models.openai_api import OpenAIModel
 
         model = OpenAIModel(spec.base_url or "", model=spec.path_or_name or None, api_key=spec.api_key,
                             timeout_s=spec.timeout_s, max_retries=spec.max_retries, chat_api=spec.chat_api)
@@ -86,7 +86,7 @@ def _load(spec: ModelSpec) -> ChatModel:
         except (OSError, ValueError) as e:
             raise ModelError(str(e)) from e
         return model
-    from models.lmdeploy_engine import LMDeployModel
+    from puyu.models.lmdeploy_engine import LMDeployModel
 
     return LMDeployModel(spec.path_or_name, engine=spec.lmdeploy_engine, adapter=spec.adapter, dtype=spec.dtype,
                          trust_remote_code=spec.trust_remote_code)

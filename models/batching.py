@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 
-from models.base import ChatModel, GenerationConfig, ModelError, generate_each
+from puyu.models.base import ChatModel, GenerationConfig, ModelError, generate_each
 
 
 def _key(gen: GenerationConfig) -> str:

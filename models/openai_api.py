@@ -23,8 +23,8 @@ from typing import Any
 
 import httpx
 
-from models.base import ChatModel, GenerationConfig, ModelError
-from models.stops import StopCutter, cut_stream
+from puyu.models.base import ChatModel, GenerationConfig, ModelError
+from puyu.models.stops import StopCutter, cut_stream
 
 
 @dataclass

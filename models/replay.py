@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from models.base import ChatModel, GenerationConfig, ModelError
+from puyu.models.base import ChatModel, GenerationConfig, ModelError
 
 
 def cut_at_stop(text: str, stop: list[str]) -> str:

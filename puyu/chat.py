@@ -7,8 +7,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.syntax import Syntax
 
-from agent.messages import ErrorEvent, FinalEvent, TokenEvent, ToolCallEvent, ToolResultEvent
-from models.base import ModelError
+from puyu.core.messages import ErrorEvent, FinalEvent, TokenEvent, ToolCallEvent, ToolResultEvent
+from puyu.models.base import ModelError
 from puyu.runtime import Runtime
 from puyu.settings import Settings
 

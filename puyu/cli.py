@@ -6,7 +6,7 @@ import importlib
 import json
 import sys
 
-from puyu.dataclass_cli import add_arguments
+from puyu.core.dataclass_cli import add_arguments
 from puyu.settings import Settings, settings_from_args
 
 USAGE = """usage: puyu <command> [options]
@@ -21,9 +21,9 @@ commands:
 
 `puyu <command> --help` shows a command's options."""
 
-TRAIN = {"": "training.pretrain", "data": "training.data.build", "tokenizer": "training.tokenizer",
-         "lora": "training.lora", "merge": "training.merge",
-         "bundled": "training.bundled"}
+TRAIN = {"": "puyu.training.pretrain", "data": "puyu.training.data.build", "tokenizer": "puyu.training.tokenizer",
+         "lora": "puyu.training.lora", "merge": "puyu.training.merge",
+         "bundled": "puyu.training.bundled"}
 
 
 def _settings_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -38,8 +38,8 @@ def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Sett
 
 
 def cmd_ask(argv: list[str]) -> int:
-    from agent.messages import ErrorEvent, FinalEvent, TokenEvent, event_to_dict
-    from models.base import ModelError
+    from puyu.core.messages import ErrorEvent, FinalEvent, TokenEvent, event_to_dict
+    from puyu.models.base import ModelError
     from puyu.runtime import Runtime
 
     parser = _settings_parser("puyu ask", "Ask the agent one question.")
@@ -80,7 +80,7 @@ def cmd_ask(argv: list[str]) -> int:
 
 def _print_step(event) -> None:
     """Tool steps of `puyu ask` go to stderr, so stdout holds the answer alone."""
-    from agent.messages import ToolCallEvent, ToolResultEvent
+    from puyu.core.messages import ToolCallEvent, ToolResultEvent
 
     if isinstance(event, ToolCallEvent):
         body = event.call.arguments.get("code") if event.call.is_interpreter else json.dumps(event.call.arguments)
@@ -110,7 +110,7 @@ def cmd_serve(argv: list[str]) -> int:
 
 
 def cmd_ui(argv: list[str]) -> int:
-    from ui.launch import launch
+    from puyu.ui.launch import launch
 
     parser = _settings_parser("puyu ui", "The Streamlit chat app.")
     parser.add_argument("--port", type=int, default=8501)
@@ -130,7 +130,7 @@ def cmd_train(argv: list[str]) -> int:
 
 
 def cmd_eval(argv: list[str]) -> int:
-    return _run_module("eval.cli", argv)
+    return _run_module("puyu.eval.cli", argv)
 
 
 COMMANDS = {"ask": cmd_ask, "chat": cmd_chat, "serve": cmd_serve, "ui": cmd_ui, "train": cmd_train,

@@ -21,10 +21,10 @@ from typing import Iterator
 
 import httpx
 
-from agent.messages import ErrorEvent, Event, Message, TokenEvent, event_from_dict
-from models.base import ModelError
-from models.openai_api import OpenAIModel
-from tools.files import uploaded_paths
+from puyu.core.messages import ErrorEvent, Event, Message, TokenEvent, event_from_dict
+from puyu.models.base import ModelError
+from puyu.models.openai_api import OpenAIModel
+from puyu.tools.files import uploaded_paths
 
 
 class ServerError(RuntimeError):

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from agent.agent import Agent, AgentConfig
-from agent.protocols import InternLM2Protocol, OpenAIToolsProtocol, ReActProtocol
-from agent.protocols.internlm2 import read_style
-from agent.session import ChatSession
-from agent.store import Store
-from models.base import ChatModel, GenerationConfig, ModelError
+from puyu.agent.agent import Agent, AgentConfig
+from puyu.core.protocols import InternLM2Protocol, OpenAIToolsProtocol, ReActProtocol
+from puyu.core.protocols.internlm2 import read_style
+from puyu.agent.session import ChatSession
+from puyu.agent.store import Store
+from puyu.models.base import ChatModel, GenerationConfig, ModelError
 from puyu.settings import BUNDLED_MODEL, Settings
-from tools.base import Toolbox
+from puyu.tools.base import Toolbox
 
 
 def model_path(settings: Settings) -> str:
@@ -39,10 +39,10 @@ def prompt_style(settings: Settings) -> str:
 
 def load_model(settings: Settings) -> ChatModel:
     if settings.backend == "replay":
-        from models.replay import ReplayModel
+        from puyu.models.replay import ReplayModel
 
         return ReplayModel.from_file(settings.model)
-    from models import ModelSpec, load
+    from puyu.models import ModelSpec, load
 
     try:
         spec = ModelSpec(backend=settings.backend, path_or_name=model_path(settings), base_url=settings.base_url,
@@ -124,12 +124,12 @@ class Runtime:
         workdir = self.workdir(conversation_id)
         interpreter = None
         if settings.interpreter:
-            from tools.interpreter import PythonInterpreter, SandboxLimits
+            from puyu.tools.interpreter import PythonInterpreter, SandboxLimits
 
             interpreter = PythonInterpreter(workdir, SandboxLimits(timeout_s=settings.interpreter_timeout_s))
         tools = []
         if settings.tools != []:
-            from tools.registry import default_tools
+            from puyu.tools.registry import default_tools
 
             kb_dir = self.data_dir / "knowledge"
             enabled = default_plugins(settings) if settings.tools is None else set(settings.tools)

@@ -23,11 +23,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool
 
-from agent.messages import ErrorEvent, FinalEvent, Message, TokenEvent, event_to_dict
-from models.base import ModelError
+from puyu.core.messages import ErrorEvent, FinalEvent, Message, TokenEvent, event_to_dict
+from puyu.models.base import ModelError
 from puyu.runtime import Runtime
 from puyu.settings import Settings
-from tools.files import UploadError, save_uploads
+from puyu.tools.files import UploadError, save_uploads
 
 
 class ChatMessage(BaseModel):

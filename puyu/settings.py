@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.protocols.internlm2 import check_style
+from puyu.core.protocols.internlm2 import check_style
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED_MODEL = REPO / "models" / "bundled" / "puyu-tiny"
@@ -81,7 +81,7 @@ class Settings:
 
 def settings_from_args(args: dict) -> Settings:
     """Settings from parsed flags, over `--config` or, without one, over the user's config file if it exists."""
-    from puyu.dataclass_cli import from_args
+    from puyu.core.dataclass_cli import from_args
 
     if not args.get("config") and CONFIG_FILE.exists():
         args = {**args, "config": CONFIG_FILE}

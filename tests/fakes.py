@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from agent.messages import ToolResult
-from models.base import ChatModel, GenerationConfig, ModelError
-from models.replay import cut_at_stop
+from puyu.core.messages import ToolResult
+from puyu.models.base import ChatModel, GenerationConfig, ModelError
+from puyu.models.replay import cut_at_stop
 
 
 class ScriptedModel(ChatModel):

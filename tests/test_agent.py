@@ -4,11 +4,11 @@ import threading
 import pytest
 from lagent.actions import BaseAction, tool_api
 
-from agent.agent import Agent, AgentConfig, answer, held_back
-from agent.messages import ErrorEvent, FinalEvent, Message, TokenEvent, ToolCallEvent, ToolResultEvent
-from models.base import ModelError
+from puyu.agent.agent import Agent, AgentConfig, answer, held_back
+from puyu.core.messages import ErrorEvent, FinalEvent, Message, TokenEvent, ToolCallEvent, ToolResultEvent
+from puyu.models.base import ModelError
 from tests.fakes import CODE, PLUGIN, DictInterpreter, ScriptedModel
-from tools.base import Toolbox
+from puyu.tools.base import Toolbox
 
 
 class Adder(BaseAction):

@@ -5,14 +5,14 @@ import httpx
 import pytest
 from PIL import Image
 
-from agent.messages import ErrorEvent, FinalEvent, ToolResultEvent
-from agent.session import ChatSession
-from agent.store import Store
+from puyu.core.messages import ErrorEvent, FinalEvent, ToolResultEvent
+from puyu.agent.session import ChatSession
+from puyu.agent.store import Store
 from puyu.client import RemoteAgent
 from puyu.settings import Settings
 from tests.serve_helpers import Server, write_script
-from tools.files import save_uploads
-from ui import backend
+from puyu.tools.files import save_uploads
+from puyu.ui import backend
 
 # The interpreter keeps `x` between turns of one server conversation: 41 on the first turn, then 42, 43...
 COUNTER = ["Counting.<|action_start|><|interpreter|>\n```python\ntry:\n    x += 1\nexcept NameError:\n    x = 41\n"
@@ -28,7 +28,7 @@ def server(tmp_path_factory):
 
 
 def session(server, tmp_path, cid=None):
-    store = Store(tmp_path / "ui.db")
+    store = Store(tmp_path / "puyu.ui.db")
     cid = cid or store.create().id
     agent = RemoteAgent(server.url, links=tmp_path / "remote.json", local_id=cid)
     return ChatSession(store, cid, agent), store, cid

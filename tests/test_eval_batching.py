@@ -4,11 +4,11 @@ import time
 
 import pytest
 
-from agent.agent import Agent, answer
-from agent.messages import Message
-from models.base import ChatModel, GenerationConfig, ModelError
-from models.batching import BatchingModel
-from tools.base import Toolbox
+from puyu.agent.agent import Agent, answer
+from puyu.core.messages import Message
+from puyu.models.base import ChatModel, GenerationConfig, ModelError
+from puyu.models.batching import BatchingModel
+from puyu.tools.base import Toolbox
 
 
 class RecordingModel(ChatModel):

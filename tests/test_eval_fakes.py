@@ -6,8 +6,8 @@ import contextlib
 import io
 import threading
 
-from agent.messages import ToolResult
-from models.base import ChatModel, ModelError, PromptTooLong
+from puyu.core.messages import ToolResult
+from puyu.models.base import ChatModel, ModelError, PromptTooLong
 
 USER, ENV, ASSISTANT = "<|im_start|>user\n", "<|im_start|>environment", "<|im_start|>assistant\n"
 

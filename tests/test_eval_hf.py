@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from eval.config import EvalConfig
-from eval.data import DataMissing, shared_data
-from eval.runner import run_eval
+from puyu.eval.config import EvalConfig
+from puyu.eval.data import DataMissing, shared_data
+from puyu.eval.runner import run_eval
 from tests.test_eval_fakes import DictInterpreter
 from tests.tiny_model import build_tiny_checkpoint
 

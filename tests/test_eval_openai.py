@@ -7,9 +7,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from eval.config import EvalConfig
-from eval.data import DataMissing, shared_data
-from eval.runner import run_eval
+from puyu.eval.config import EvalConfig
+from puyu.eval.data import DataMissing, shared_data
+from puyu.eval.runner import run_eval
 
 try:
     DATA = shared_data()

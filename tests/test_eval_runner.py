@@ -6,14 +6,14 @@ import re
 import numpy as np
 import pytest
 
-from eval import benchmarks
-from eval.benchmarks.base import LoadOptions
-from eval.benchmarks.cmmlu import LETTERS
-from eval.cache import PredictionCache
-from eval.cli import main
-from eval.config import EvalConfig
-from eval.data import DataMissing, shared_data
-from eval.runner import RunError, run_eval
+from puyu.eval import benchmarks
+from puyu.eval.benchmarks.base import LoadOptions
+from puyu.eval.benchmarks.cmmlu import LETTERS
+from puyu.eval.cache import PredictionCache
+from puyu.eval.cli import main
+from puyu.eval.config import EvalConfig
+from puyu.eval.data import DataMissing, shared_data
+from puyu.eval.runner import RunError, run_eval
 from tests.test_eval_fakes import DictInterpreter, PromptModel, code_call, last_output, last_user, steps_taken
 
 try:
@@ -29,7 +29,7 @@ def fake_embeddings(monkeypatch):
     """T-Eval plan scoring with hashed bag-of-words instead of loading MiniLM (tested in test_eval_scorers)."""
     from tests.test_eval_scorers import bag_of_words
 
-    monkeypatch.setattr("eval.benchmarks.teval_plan.minilm", lambda: bag_of_words)
+    monkeypatch.setattr("puyu.eval.benchmarks.teval_plan.minilm", lambda: bag_of_words)
 
 
 def oracle(limit: int):
@@ -120,7 +120,7 @@ def test_prompts_too_long_for_the_model_are_scored_wrong_not_fatal(tmp_path):
 
 
 def test_batches_keep_prompts_with_a_shared_beginning_together():
-    from eval.runner import _batches
+    from puyu.eval.runner import _batches
 
     shots = {s: f"five shots about {s} " * 20 for s in "AB"}
     rotations = [(None, k, shots[s] + f"question {s} rotation {k}") for s in "AB" for k in range(4)]
@@ -137,7 +137,7 @@ def _prompts(tmp_path, bench, limit):
 
 @needs_data
 def test_gsm8k_agent_with_the_real_interpreter(tmp_path):
-    from tools.interpreter import PythonInterpreter
+    from puyu.tools.interpreter import PythonInterpreter
 
     model = PromptModel(oracle(2))
     b = run_eval(config(tmp_path, bench=["gsm8k-agent"], limit=2, concurrency=2), model=model,
@@ -241,7 +241,7 @@ def test_compare_prints_differences_and_draws(tmp_path, capsys):
 
 
 def test_published_scores_come_from_the_data_readme(tmp_path):
-    from eval.references import published, readme_scores
+    from puyu.eval.references import published, readme_scores
 
     text = "- GSM8K: M-7B 70.7, M-20B 79.6 (84.5 with a code interpreter).\n- Other: X 1.0 (EN)\nplain line"
     parsed = readme_scores(text)
@@ -254,7 +254,7 @@ def test_published_scores_come_from_the_data_readme(tmp_path):
 
 
 def test_chart_draws_runs_side_by_side(tmp_path):
-    from eval.charts import plot_runs, spread
+    from puyu.eval.charts import plot_runs, spread
 
     runs = {"a": {"benchmarks": {"cmmlu": {"main_metric": "acc_origin", "acc_origin": 40.0}}},
             "b": {"benchmarks": {"cmmlu": {"main_metric": "acc_origin", "acc_origin": 55.0}}}}

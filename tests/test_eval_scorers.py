@@ -4,12 +4,12 @@ import hashlib
 import numpy as np
 import pytest
 
-from eval.answers import extract_choice, extract_number, numbers_match, parse_number
-from eval.benchmarks.base import Item
-from eval.benchmarks.cmmlu import CMMLU, LETTERS, rotate
-from eval.benchmarks.gsm8k import Gsm8kAgent, Gsm8kCoT, reference_answer
-from eval.benchmarks.teval_plan import TEvalPlan, longest_increasing, match_plans, parse_json_plan, parse_str_plan
-from eval.benchmarks.teval_review import TEvalReview, read_label
+from puyu.eval.answers import extract_choice, extract_number, numbers_match, parse_number
+from puyu.eval.benchmarks.base import Item
+from puyu.eval.benchmarks.cmmlu import CMMLU, LETTERS, rotate
+from puyu.eval.benchmarks.gsm8k import Gsm8kAgent, Gsm8kCoT, reference_answer
+from puyu.eval.benchmarks.teval_plan import TEvalPlan, longest_increasing, match_plans, parse_json_plan, parse_str_plan
+from puyu.eval.benchmarks.teval_review import TEvalReview, read_label
 
 # ---- answers --------------------------------------------------------------------------------------------------
 
@@ -216,7 +216,7 @@ def test_longest_increasing():
 
 
 def test_plan_matching_with_the_real_minilm():
-    from eval.benchmarks.teval_plan import minilm
+    from puyu.eval.benchmarks.teval_plan import minilm
 
     embed = minilm()
     ref = [{"id": 0, "name": "AirbnbSearch.search_property_by_place", "args": "{'place': 'Berlin'}"},

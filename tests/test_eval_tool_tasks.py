@@ -3,11 +3,11 @@ import json
 
 import pytest
 
-from eval.benchmarks.base import Item, LoadOptions
-from eval.benchmarks.tool_tasks import ToolTasks
-from eval.config import EvalConfig
-from eval.data import DataMissing
-from eval.runner import run_eval
+from puyu.eval.benchmarks.base import Item, LoadOptions
+from puyu.eval.benchmarks.tool_tasks import ToolTasks
+from puyu.eval.config import EvalConfig
+from puyu.eval.data import DataMissing
+from puyu.eval.runner import run_eval
 from tests.test_eval_fakes import (
     DictInterpreter,
     PromptModel,
@@ -17,7 +17,7 @@ from tests.test_eval_fakes import (
     plugin_call,
     steps_taken,
 )
-from training.data.schema import Record
+from puyu.training.data.schema import Record
 
 CONVERT = {"name": "unit_convert", "description": "Convert a length.",
            "parameters": [{"name": "value", "type": "NUMBER", "description": "how much"},
@@ -136,8 +136,8 @@ def test_score_details(heldout):
 
 
 def test_recorded_plugin_results_need_the_recorded_arguments(heldout):
-    from agent.messages import ToolCall
-    from tools.base import Toolbox
+    from puyu.core.messages import ToolCall
+    from puyu.tools.base import Toolbox
 
     bench = ToolTasks(heldout)
     item = next(i for i in bench.load(None, LoadOptions()) if i.data["record"]["meta"]["id"] == "plugin-1")
@@ -162,7 +162,7 @@ def test_categories_filter_and_missing_file(heldout, tmp_path):
 
 def test_interpreter_state_survives_between_turns_with_the_real_sandbox(heldout, tmp_path):
     """The agent runs each tool call on a new thread; the kernel must still outlive it (see _PinnedInterpreter)."""
-    from tools.interpreter import PythonInterpreter
+    from puyu.tools.interpreter import PythonInterpreter
 
     cfg = EvalConfig(model="fake", bench=["tool-tasks"], heldout=heldout, out=tmp_path / "run", progress=False,
                      subjects=["multi_turn"])
@@ -173,9 +173,9 @@ def test_interpreter_state_survives_between_turns_with_the_real_sandbox(heldout,
 
 def reference_replayer(path):
     """A model that says exactly what the reference conversations say, step by step."""
-    from agent.messages import ToolCall
-    from agent.protocols.internlm2 import action_text
-    from training.data.schema import read_jsonl
+    from puyu.core.messages import ToolCall
+    from puyu.core.protocols.internlm2 import action_text
+    from puyu.training.data.schema import read_jsonl
 
     script = {}
     for record in read_jsonl(path):
@@ -201,8 +201,8 @@ def reference_replayer(path):
 
 def test_replaying_the_references_of_a_built_split_scores_full_marks(tmp_path):
     """Contract with training/data: its held-out records load, replay and score as their own answers say."""
-    from tools.interpreter import PythonInterpreter
-    from training.data.build import main as build
+    from puyu.tools.interpreter import PythonInterpreter
+    from puyu.training.data.build import main as build
 
     assert build(["--out", str(tmp_path / "data"), "--n-train", "10", "--n-heldout", "20", "--gsm8k", "none",
                   "--progress", "false"]) == 0
@@ -219,8 +219,8 @@ def test_replaying_the_references_of_a_built_split_scores_full_marks(tmp_path):
 def test_a_garbled_upload_path_is_replayed_as_the_app_reads_it(tmp_path):
     """The app's tools read a path to no file as the upload it most likely means (tools/files.py); the replay
     does the same, so the score is what the app would give. Other arguments must still be the recorded ones."""
-    from agent.messages import ToolCall
-    from tools.base import Toolbox
+    from puyu.core.messages import ToolCall
+    from puyu.tools.base import Toolbox
 
     info = {"name": "image_info", "description": "Size of an image.",
             "parameters": [{"name": "image", "type": "STRING", "description": "path"}], "required": ["image"]}

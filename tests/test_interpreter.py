@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from tools.interpreter import PythonInterpreter, SandboxLimits
-from tools.interpreter import sandbox as sandbox_mod
+from puyu.tools.interpreter import PythonInterpreter, SandboxLimits
+from puyu.tools.interpreter import sandbox as sandbox_mod
 
 pytestmark = pytest.mark.timeout(120)
 

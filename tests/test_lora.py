@@ -8,8 +8,8 @@ import torch
 from tiny_model import build_tiny_checkpoint
 from training_fixtures import make_records, write_jsonl
 
-from training import lora, merge
-from training.loop import packing_isolates
+from puyu.training import lora, merge
+from puyu.training.loop import packing_isolates
 
 torch.set_num_threads(1)
 

@@ -8,9 +8,9 @@ from typing import ClassVar
 
 import pytest
 
-import models.lmdeploy_engine as engine
-from models import ModelSpec, load
-from models.base import GenerationConfig, ModelError
+import puyu.models.lmdeploy_engine as engine
+from puyu.models import ModelSpec, load
+from puyu.models.base import GenerationConfig, ModelError
 
 
 def test_missing_lmdeploy_is_one_clear_line(monkeypatch, tmp_path):

@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from models import ModelSpec, load
-from models.base import GenerationConfig, ModelError
-from models.openai_api import ChatToolCall, OpenAIModel, api_root, sse_data
+from puyu.models import ModelSpec, load
+from puyu.models.base import GenerationConfig, ModelError
+from puyu.models.openai_api import ChatToolCall, OpenAIModel, api_root, sse_data
 
 COMPLETION = ["Let me check.", "<|action_start|>", "<|plugin|>", '\n{"name": "search", ', '"parameters": {}}',
               "<|action_end|>", "\n", "你好", "<|im_end|>", "after"]

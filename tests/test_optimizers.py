@@ -7,10 +7,10 @@ import pytest
 import torch
 from training_fixtures import tiny_run_args
 
-from training import model as models
-from training import optimizers
-from training.loop import Schedule
-from training.pretrain import main
+from puyu.training import model as models
+from puyu.training import optimizers
+from puyu.training.loop import Schedule
+from puyu.training.pretrain import main
 
 torch.set_num_threads(1)
 

@@ -7,9 +7,9 @@ from lagent.agents.internlm2_agent import Internlm2Protocol
 from lagent.llms.base_llm import LMTemplateParser
 from lagent.llms.meta_template import INTERNLM2_META
 
-from agent.messages import Message, ToolCall
-from agent.protocols import InternLM2Protocol, ReActProtocol
-from agent.protocols.internlm2 import action_text
+from puyu.core.messages import Message, ToolCall
+from puyu.core.protocols import InternLM2Protocol, ReActProtocol
+from puyu.core.protocols.internlm2 import action_text
 
 OCR = {"name": "ocr", "description": "Read the text in an image.", "required": ["image"],
        "parameters": [{"name": "image", "type": "STRING", "description": "image path"},
@@ -125,7 +125,7 @@ def test_compact_style_is_the_same_protocol_with_short_system_turns():
 
 
 def test_a_model_folder_says_its_prompt_style(tmp_path):
-    from agent.protocols.internlm2 import read_style, write_style
+    from puyu.core.protocols.internlm2 import read_style, write_style
 
     assert read_style(tmp_path) == "internlm2" and read_style(None) == "internlm2"
     write_style(tmp_path, "compact")

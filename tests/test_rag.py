@@ -8,13 +8,13 @@ import torch
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from agent.messages import ToolCall
-from tools.base import Toolbox
-from tools.knowledge import KnowledgeSearch
-from tools.rag import ExtractError, KnowledgeBases, KnowledgeError, Limits
-from tools.rag.extract import extract
-from tools.rag.search import _sparse_index, search, search_kb
-from tools.rag.split import split_pages, tokenize
+from puyu.core.messages import ToolCall
+from puyu.tools.base import Toolbox
+from puyu.tools.knowledge import KnowledgeSearch
+from puyu.tools.rag import ExtractError, KnowledgeBases, KnowledgeError, Limits
+from puyu.tools.rag.extract import extract
+from puyu.tools.rag.search import _sparse_index, search, search_kb
+from puyu.tools.rag.split import split_pages, tokenize
 
 torch.set_num_threads(1)
 
@@ -198,7 +198,7 @@ def test_extract_html_and_encodings(tmp_path):
 
 
 def test_split_keeps_chinese_sentences_whole():
-    from tools.rag.extract import Page
+    from puyu.tools.rag.extract import Page
 
     sentence = "这是一个关于检索增强生成的测试句子，用来检查切分。"  # 25 characters
     chunks = split_pages([Page(4, sentence * 60)])

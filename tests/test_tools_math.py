@@ -5,12 +5,12 @@ import pytest
 import sympy as sp
 from PIL import Image
 
-from agent.messages import ToolCall
-from tools.base import Toolbox
-from tools.common import ToolError
-from tools.mathparse import parse
-from tools.plot import Plot, PlotData
-from tools.symbolic import Calculator, Solve
+from puyu.core.messages import ToolCall
+from puyu.tools.base import Toolbox
+from puyu.tools.common import ToolError
+from puyu.tools.mathparse import parse
+from puyu.tools.plot import Plot, PlotData
+from puyu.tools.symbolic import Calculator, Solve
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import pytest
 import torch
 from PIL import Image
 
-from agent.messages import ToolCall
-from tools.base import Toolbox
-from tools.common import ToolError
-from tools.registry import default_tools
+from puyu.core.messages import ToolCall
+from puyu.tools.base import Toolbox
+from puyu.tools.common import ToolError
+from puyu.tools.registry import default_tools
 
 SPECIAL = ["<unk>", "<pad>", "<s>", "</s>", "<image>", "USER:", "ASSISTANT:"]
 WORDS = SPECIAL + ["a", "the", "cat", "red", "image", "what", "is", "in", "this"]

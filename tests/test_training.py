@@ -17,15 +17,15 @@ import torch
 from tiny_model import build_tiny_tokenizer
 from training_fixtures import make_records, tiny_run_args
 
-from agent.messages import Message
-from agent.protocols.internlm2 import ACTION_END, IM_END, InternLM2Protocol
-from puyu.dataclass_cli import parse
-from training import dataset, loop
-from training import model as models
-from training.dataset import IGNORE, DataError, Example, collate, encode, pack
-from training.loop import TokenLoss
-from training.lora import LoraConfig
-from training.pretrain import PretrainConfig, main
+from puyu.core.messages import Message
+from puyu.core.protocols.internlm2 import ACTION_END, IM_END, InternLM2Protocol
+from puyu.core.dataclass_cli import parse
+from puyu.training import dataset, loop
+from puyu.training import model as models
+from puyu.training.dataset import IGNORE, DataError, Example, collate, encode, pack
+from puyu.training.loop import TokenLoss
+from puyu.training.lora import LoraConfig
+from puyu.training.pretrain import PretrainConfig, main
 
 ROOT = Path(__file__).resolve().parents[1]
 torch.set_num_threads(1)
@@ -85,7 +85,7 @@ def test_segment_tokenization_matches_whole_text(tok):
 def test_real_tokenizer_segments_match_whole_text():
     path = ROOT / "data" / "tokenizer"
     if not (path / "tokenizer.json").exists():
-        pytest.skip("data/tokenizer not built yet (python -m training.tokenizer)")
+        pytest.skip("data/tokenizer not built yet (python -m puyu.training.tokenizer)")
     from transformers import AutoTokenizer
 
     real = AutoTokenizer.from_pretrained(path)
@@ -248,7 +248,7 @@ def test_two_process_ddp_run(tmp_path):
            "OMP_NUM_THREADS": "1"}
     # Own session, so that a timeout kills torchrun's workers too instead of leaving them waiting on gloo.
     proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                             "-m", "training.pretrain", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             "-m", "puyu.training.pretrain", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         _, stderr = proc.communicate(timeout=280)
@@ -294,7 +294,7 @@ def test_a_bare_boolean_flag_means_true():
 
 
 def test_schedule_warms_up_then_decays_to_the_floor():
-    from training.loop import Schedule
+    from puyu.training.loop import Schedule
 
     s = Schedule(warmup=4, total=20, min_ratio=0.1)
     factors = [s(i) for i in range(25)]
@@ -325,8 +325,8 @@ def test_steps_are_sized_to_the_time_budget(tmp_path):
 
 def test_bundled_retrain_chains_the_three_steps_inside_one_budget(monkeypatch):
     """`puyu train bundled` (the steps themselves are tested above and in test_training_data.py)."""
-    from training import bundled, pretrain, tokenizer
-    from training.data import build
+    from puyu.training import bundled, pretrain, tokenizer
+    from puyu.training.data import build
 
     calls = []
     monkeypatch.setattr(build, "main", lambda argv: calls.append(("data", argv)) or 0)
@@ -348,8 +348,8 @@ def test_bundled_retrain_chains_the_three_steps_inside_one_budget(monkeypatch):
 def test_the_tokenizers_prompt_style_is_trained_on_and_travels_with_the_model(tmp_path, tok):
     """A tokenizer made with --prompt-style compact: training renders the conversations with the compact prompts,
     the exported folder says so (puyu.json), and the backends and the agent pick it up from there."""
-    from agent.protocols.internlm2 import read_style, write_style
-    from models.hf import HFModel
+    from puyu.core.protocols.internlm2 import read_style, write_style
+    from puyu.models.hf import HFModel
     from puyu.runtime import Runtime
     from puyu.settings import Settings
     from tests.fakes import ScriptedModel

@@ -8,14 +8,14 @@ import re
 
 import pytest
 
-from agent.messages import INTERPRETER, Message, ToolCall
-from agent.protocols.internlm2 import InternLM2Protocol
-from training.data import gsm8k
-from training.data.build import BuildConfig, Builder, main
-from training.data.conversation import names_defined, names_used
-from training.data.phrasing import ALL_PARTS, HELDOUT_PARTS, split_of
-from training.data.runner import Session
-from training.data.schema import (
+from puyu.core.messages import INTERPRETER, Message, ToolCall
+from puyu.core.protocols.internlm2 import InternLM2Protocol
+from puyu.training.data import gsm8k
+from puyu.training.data.build import BuildConfig, Builder, main
+from puyu.training.data.conversation import names_defined, names_used
+from puyu.training.data.phrasing import ALL_PARTS, HELDOUT_PARTS, split_of
+from puyu.training.data.runner import Session
+from puyu.training.data.schema import (
     Record,
     Turn,
     answer_matches,
@@ -135,7 +135,7 @@ def test_environment_turns_are_the_programs_real_output(built):
 
 
 def test_in_process_runner_prints_what_the_interpreter_tool_prints(built, tmp_path):
-    interpreter = pytest.importorskip("tools.interpreter")
+    interpreter = pytest.importorskip("puyu.tools.interpreter")
     train, _, _ = built
     picked = [r for r in train if r.meta["family"] in ("recovery", "multi_turn", "algebra")][:4]
     for k, rec in enumerate(picked):
@@ -225,7 +225,7 @@ def test_stats_list_the_held_out_words_training_never_shows(built):
 def test_every_held_out_slot_trains_on_many_phrasings():
     # With a handful of training frames per question a small model memorises templates (v2: 95 % right on
     # trained phrasings, 50 % on new ones); each slot that has unseen phrasings offers at least eight to learn from.
-    import training.data.families.plugin_phrasing  # noqa: F401  (its slots register on import)
+    import puyu.training.data.families.plugin_phrasing  # noqa: F401  (its slots register on import)
 
     thin = {s.id: len({p.text for p in s.train}) for s in ALL_PARTS.values() if s.heldout}
     assert {k: n for k, n in thin.items() if n < 8} == {}
@@ -259,8 +259,8 @@ def test_plugin_items_list_the_called_tool_and_really_ran_it(built):
 
 
 def _plugin_items(only: list[str], n: int, lang: str = "en"):
-    from training.data.conversation import Dialog, Drop
-    from training.data.families.plugins import PluginMaker
+    from puyu.training.data.conversation import Dialog, Drop
+    from puyu.training.data.families.plugins import PluginMaker
     maker = PluginMaker(pool_scale=0.05, only=only)
     out = []
     try:

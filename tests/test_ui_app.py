@@ -9,11 +9,11 @@ from fakes import ScriptedModel
 from streamlit.testing.v1 import AppTest
 
 import puyu.runtime  # noqa: F401  (loaded up front, as the app does in the background)
-import tools.registry  # noqa: F401
-from agent.messages import ToolCall
-from agent.store import Store
-from models.base import ModelError
-from ui import backend
+import puyu.tools.registry  # noqa: F401
+from puyu.core.messages import ToolCall
+from puyu.agent.store import Store
+from puyu.models.base import ModelError
+from puyu.ui import backend
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 CALL = "Let me compute.<|action_start|><|interpreter|>\n```python\nprint(sum(i * i for i in range(1, 11)))\n```<|action_end|>"
@@ -160,7 +160,7 @@ def test_plugins_can_be_switched_on_and_off(data_dir, monkeypatch):
 
 
 def test_a_conversation_chooses_the_knowledge_bases_it_searches(data_dir, monkeypatch):
-    from tools.rag import KnowledgeBases
+    from puyu.tools.rag import KnowledgeBases
 
     kbs = KnowledgeBases(data_dir / "knowledge")
     kbs.create("work"), kbs.create("private")
@@ -238,14 +238,14 @@ def test_the_interface_speaks_chinese(data_dir, monkeypatch):
     at = app()
     setting(at, "segmented_control", "set_language").set_value("zh").run()
     assert "有什么可以帮你？" in " ".join(texts(at))
-    assert json.loads((data_dir / "ui.json").read_text())["language"] == "zh"
+    assert json.loads((data_dir / "puyu.ui.json").read_text())["language"] == "zh"
     model = scripted(monkeypatch, ["你好！"])
     ask(at, "你好")
     assert "你是浦语" in model.prompts[0]  # the agent's system prompt follows the interface language
 
 
 def test_a_turn_stopped_during_a_tool_call_is_redrawn_as_stopped(data_dir):
-    from agent.messages import ErrorEvent, ToolCall, ToolCallEvent
+    from puyu.core.messages import ErrorEvent, ToolCall, ToolCallEvent
 
     store = stored(data_dir)
     cid = store.create("Stopped one").id

@@ -12,18 +12,18 @@ import pytest
 from fakes import ScriptedModel
 from PIL import Image
 
-from agent.agent import Agent
-from agent.messages import TokenEvent, ToolCall, ToolResult
-from agent.session import ChatSession
-from agent.store import Store
-from models.base import GenerationConfig, ModelError
+from puyu.agent.agent import Agent
+from puyu.core.messages import TokenEvent, ToolCall, ToolResult
+from puyu.agent.session import ChatSession
+from puyu.agent.store import Store
+from puyu.models.base import GenerationConfig, ModelError
 from puyu.settings import Settings
-from tools.base import Toolbox
-from ui import backend, history, uploads
-from ui.components import display_text, output_text, tool_label
-from ui.i18n import TEXTS, t
-from ui.scripted import ScriptedTurns
-from ui.turns import LiveTurn
+from puyu.tools.base import Toolbox
+from puyu.ui import backend, history, uploads
+from puyu.ui.components import display_text, output_text, tool_label
+from puyu.ui.i18n import TEXTS, t
+from puyu.ui.scripted import ScriptedTurns
+from puyu.ui.turns import LiveTurn
 
 
 def fields(text: str) -> set[str]:
@@ -194,7 +194,7 @@ def test_model_errors_while_loading_become_backend_errors(tmp_path, monkeypatch)
 
 
 def test_puyu_ui_hands_its_settings_to_the_app(tmp_path, monkeypatch):
-    from ui import launch
+    from puyu.ui import launch
 
     seen = {}
     monkeypatch.setattr(launch.subprocess, "call", lambda cmd, env, cwd: seen.update(cmd=cmd, env=env) or 0)
@@ -209,7 +209,7 @@ def test_puyu_ui_hands_its_settings_to_the_app(tmp_path, monkeypatch):
 
 
 def test_the_system_prompt_placeholder_follows_the_prompt_style_the_model_will_get(tmp_path):
-    from agent.protocols.internlm2 import InternLM2Protocol
+    from puyu.core.protocols.internlm2 import InternLM2Protocol
 
     compact, full = (InternLM2Protocol("en", style=s).meta for s in ("compact", "internlm2"))
     assert compact != full

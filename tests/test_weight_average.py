@@ -8,8 +8,8 @@ import torch
 from safetensors.torch import load_file
 from training_fixtures import tiny_run_args
 
-from training.averaging import WeightAverage
-from training.pretrain import main
+from puyu.training.averaging import WeightAverage
+from puyu.training.pretrain import main
 
 torch.set_num_threads(1)
 

@@ -18,8 +18,8 @@ from agentlego.tools import BaseTool  # noqa: F401  (re-exported: the base class
 from lagent.actions import BaseAction
 from lagent.schema import ActionStatusCode
 
-from agent.messages import ToolCall, ToolResult
-from tools.files import replace_missing_files, uploads_in
+from puyu.core.messages import ToolCall, ToolResult
+from puyu.tools.files import replace_missing_files, uploads_in
 
 _JSON_TYPES = {"STRING": str, "NUMBER": (int, float), "FLOAT": (int, float), "BOOLEAN": bool}
 

@@ -15,7 +15,7 @@ from pathlib import Path, PurePath
 
 from PIL import Image, UnidentifiedImageError
 
-from agent.messages import Message
+from puyu.core.messages import Message
 
 IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 DOCUMENT_TYPES = (".pdf", ".docx", ".xlsx", ".pptx")

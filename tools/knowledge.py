@@ -3,9 +3,9 @@ from pathlib import Path
 
 from agentlego.types import Annotated, Info
 
-from tools.common import PuyuTool, ToolError
-from tools.rag.search import format_hits, search
-from tools.rag.store import KnowledgeBases, KnowledgeError
+from puyu.tools.common import PuyuTool, ToolError
+from puyu.tools.rag.search import format_hits, search
+from puyu.tools.rag.store import KnowledgeBases, KnowledgeError
 
 MAX_K = 20
 

@@ -13,7 +13,7 @@ import re
 
 import sympy as sp
 
-from tools.common import ToolError
+from puyu.tools.common import ToolError
 
 MAX_CHARS = 2000
 MAX_NODES = 600

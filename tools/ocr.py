@@ -7,7 +7,7 @@ import pytesseract
 from agentlego.types import Annotated, ImageIO, Info
 from PIL import Image, ImageDraw
 
-from tools.common import PuyuTool, ToolError, load_image, one_of, to_json
+from puyu.tools.common import PuyuTool, ToolError, load_image, one_of, to_json
 
 LANGS = {"auto": "eng+chi_sim", "eng": "eng", "chi_sim": "chi_sim", "eng+chi_sim": "eng+chi_sim"}
 TIMEOUT_S = 120

@@ -10,8 +10,8 @@ from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from tools.common import PuyuTool, ToolError, one_of
-from tools.mathparse import parse_many
+from puyu.tools.common import PuyuTool, ToolError, one_of
+from puyu.tools.mathparse import parse_many
 
 KINDS = ("line", "scatter", "bar")
 MAX_POINTS = 100_000

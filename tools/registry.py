@@ -9,12 +9,12 @@ from pathlib import Path
 
 from agentlego.tools import BaseTool
 
-from tools.knowledge import KnowledgeSearch
-from tools.ocr import OCR
-from tools.plot import Plot, PlotData
-from tools.qr import QRMake, QRRead
-from tools.symbolic import Calculator, Solve
-from tools.vision import FaceDetect, ImageEdit, ImageInfo
+from puyu.tools.knowledge import KnowledgeSearch
+from puyu.tools.ocr import OCR
+from puyu.tools.plot import Plot, PlotData
+from puyu.tools.qr import QRMake, QRRead
+from puyu.tools.symbolic import Calculator, Solve
+from puyu.tools.vision import FaceDetect, ImageEdit, ImageInfo
 
 VLM_ENV = "PUYU_VLM_PATH"
 """Where the vision-language checkpoint for `vqa` is, when the caller does not say."""
@@ -48,7 +48,7 @@ TOOL_NAMES: tuple[str, ...] = tuple(_BUILDERS)
 
 
 def _vqa(path: str, workdir: Path) -> BaseTool:
-    from tools.vlm import VQA  # transformers is imported only when a checkpoint is configured
+    from puyu.tools.vlm import VQA  # transformers is imported only when a checkpoint is configured
 
     return VQA(path, workdir)
 

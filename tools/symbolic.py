@@ -4,8 +4,8 @@ import sympy as sp
 from agentlego.types import Annotated, Info
 from func_timeout import FunctionTimedOut, func_timeout
 
-from tools.common import PuyuTool, ToolError, one_of, to_json
-from tools.mathparse import parse, parse_many, parse_symbols
+from puyu.tools.common import PuyuTool, ToolError, one_of, to_json
+from puyu.tools.mathparse import parse, parse_many, parse_symbols
 
 OPS = ("solve", "simplify", "factor", "expand", "diff", "integrate", "limit")
 TIMEOUT_S = 10

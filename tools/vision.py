@@ -6,7 +6,7 @@ import numpy as np
 from agentlego.types import Annotated, ImageIO, Info
 from PIL import ExifTags, Image, ImageDraw
 
-from tools.common import PuyuTool, ToolError, load_image, one_of, to_json
+from puyu.tools.common import PuyuTool, ToolError, load_image, one_of, to_json
 
 MAX_SIDE = 8000
 DETECT_SIDE = 800  # faces below ~3% of the longer side are missed; higher resolutions add false positives

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from agentlego.types import Annotated, ImageIO, Info
 
-from tools.common import PuyuTool, ToolError, load_image
+from puyu.tools.common import PuyuTool, ToolError, load_image
 
 MAX_QUESTION_CHARS = 2000
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from puyu.dataclass_cli import parse
+from puyu.core.dataclass_cli import parse
 
 
 @dataclass
@@ -41,8 +41,8 @@ class BundledConfig:
 def main(argv: list[str] | None = None) -> int:
     cfg = parse(BundledConfig, argv, prog="puyu train bundled")
     started = time.monotonic()
-    from training import pretrain, tokenizer
-    from training.data import build
+    from puyu.training import pretrain, tokenizer
+    from puyu.training.data import build
 
     train_cfg = parse(pretrain.PretrainConfig, ["--config", cfg.train_config], prog="puyu train")
     data_dir = str(Path(train_cfg.data).parent)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-from training.averaging import WeightAverage
-from training.distributed import Dist
-from training.metrics import Metrics
+from puyu.training.averaging import WeightAverage
+from puyu.training.distributed import Dist
+from puyu.training.metrics import Metrics
 
 STATE_FILE = "state.pt"
 

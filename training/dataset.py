@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from training.data.schema import Record, segments
+from puyu.training.data.schema import Record, segments
 
 IGNORE = -100
 
@@ -221,7 +221,7 @@ class RowOrder:
 
 def check_tokenizer(tokenizer, where: str) -> dict[str, int]:
     """The ids of the protocol's special tokens; each must be one token, or the model cannot emit or stop on it."""
-    from agent.protocols.internlm2 import SPECIAL_TOKENS
+    from puyu.core.protocols.internlm2 import SPECIAL_TOKENS
 
     ids, bad = {}, []
     for token in SPECIAL_TOKENS:

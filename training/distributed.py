@@ -1,7 +1,7 @@
 """Single process or DDP, decided by the environment `torchrun` / `accelerate launch` set up.
 
 Everything the training loop needs from torch.distributed goes through here, so the loop reads the same for one
-process and for many, and a plain `python -m training.pretrain` never touches a process group.
+process and for many, and a plain `python -m puyu.training.pretrain` never touches a process group.
 """
 from __future__ import annotations
 

@@ -21,12 +21,12 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from agent.protocols.internlm2 import read_style
-from training import checkpoint, dataset, optimizers
-from training.averaging import WeightAverage
-from training.dataset import IGNORE, EncodeStats, Row
-from training.distributed import Dist, setup
-from training.metrics import Metrics
+from puyu.core.protocols.internlm2 import read_style
+from puyu.training import checkpoint, dataset, optimizers
+from puyu.training.averaging import WeightAverage
+from puyu.training.dataset import IGNORE, EncodeStats, Row
+from puyu.training.distributed import Dist, setup
+from puyu.training.metrics import Metrics
 
 
 @dataclass

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import torch
 
-from puyu.dataclass_cli import parse
-from training.averaging import WeightAverage
-from training.dataset import DataError, check_tokenizer
-from training.loop import TrainArgs, fit, load_data, start
+from puyu.core.dataclass_cli import parse
+from puyu.training.averaging import WeightAverage
+from puyu.training.dataset import DataError, check_tokenizer
+from puyu.training.loop import TrainArgs, fit, load_data, start
 
 
 @dataclass

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from puyu.dataclass_cli import parse
+from puyu.core.dataclass_cli import parse
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 

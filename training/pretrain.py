@@ -1,7 +1,7 @@
 """`puyu train`: train puyu's own small Llama-architecture model from scratch on agent conversations.
 
     puyu train --config training/configs/puyu-tiny.yaml
-    torchrun --nproc_per_node 2 -m training.pretrain --config ...      (DDP; gloo on CPU)
+    torchrun --nproc_per_node 2 -m puyu.training.pretrain --config ...      (DDP; gloo on CPU)
 
 Ends with a standard Hugging Face checkpoint in `export_dir` that AutoModelForCausalLM, LMDeploy and llama.cpp's
 converter load as they are. Read setup → fit → export in `main`.
@@ -15,13 +15,13 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, GenerationConfig
 
-from agent.protocols.internlm2 import IM_END, read_style, write_style
-from puyu.dataclass_cli import parse
-from training import checkpoint
-from training import model as models
-from training.averaging import WeightAverage
-from training.dataset import DataError, check_tokenizer
-from training.loop import TrainArgs, fit, load_data, start
+from puyu.core.protocols.internlm2 import IM_END, read_style, write_style
+from puyu.core.dataclass_cli import parse
+from puyu.training import checkpoint
+from puyu.training import model as models
+from puyu.training.averaging import WeightAverage
+from puyu.training.dataset import DataError, check_tokenizer
+from puyu.training.loop import TrainArgs, fit, load_data, start
 
 
 @dataclass

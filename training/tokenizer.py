@@ -1,6 +1,6 @@
 """Train puyu's tokenizer: byte-level BPE on the rendered training conversations.
 
-    python -m training.tokenizer --data data/agent/train.jsonl --out data/tokenizer --vocab-size 6000
+    python -m puyu.training.tokenizer --data data/agent/train.jsonl --out data/tokenizer --vocab-size 6000
 
 InternLM2's chat tokens (<|im_start|> ...) are single special tokens, digits are split one per token (a tiny
 model does arithmetic on digit sequences far better than on arbitrary merges), and any byte can be encoded, so
@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.protocols.base import load_prompts
-from agent.protocols.internlm2 import (
+from puyu.core.protocols.base import load_prompts
+from puyu.core.protocols.internlm2 import (
     API_PREFIX,
     INTERPRETER_TOKEN,
     PLUGIN_TOKEN,
@@ -26,7 +26,7 @@ from agent.protocols.internlm2 import (
     check_style,
     write_style,
 )
-from puyu.dataclass_cli import parse
+from puyu.core.dataclass_cli import parse
 
 BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
 # Ids 0..9 in this order: tokens that must never be split or merged.
@@ -136,7 +136,7 @@ def _compact_tools() -> str:
 
 def training_texts(path: Path, limit: int = 0, style: str = "internlm2") -> Iterator[str]:
     """The conversations as the model will read them (InternLM2 text, system turns included)."""
-    from training.data.schema import read_jsonl, render
+    from puyu.training.data.schema import read_jsonl, render
 
     for i, record in enumerate(read_jsonl(path)):
         if limit and i >= limit:
@@ -193,9 +193,9 @@ def length_stats(tokenizer, texts: list[str], context: int = 1024) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg = parse(TokenizerConfig, argv, prog="python -m training.tokenizer")
+    cfg = parse(TokenizerConfig, argv, prog="python -m puyu.training.tokenizer")
     if not cfg.data.exists():
-        print(f"error: {cfg.data} not found; build it first: python -m training.data.build --out {cfg.data.parent}",
+        print(f"error: {cfg.data} not found; build it first: python -m puyu.training.data.build --out {cfg.data.parent}",
               file=sys.stderr)
         return 2
     texts = list(training_texts(cfg.data, cfg.max_conversations, cfg.prompt_style))

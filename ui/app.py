@@ -7,20 +7,16 @@ new turn, and reruns so the page shows the stored state with its buttons.
 """
 from __future__ import annotations
 
-import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
 
 RUN_STARTED = time.time()
-ROOT = str(Path(__file__).resolve().parents[1])
-if ROOT not in sys.path:  # `streamlit run ui/app.py` puts ui/ on sys.path, not the repo
-    sys.path.insert(0, ROOT)
 
 import streamlit as st
 
-from ui import backend, components, history, sidebar, turns, uploads
-from ui.i18n import t
+from puyu.ui import backend, components, history, sidebar, turns, uploads
+from puyu.ui.i18n import t
 
 CSS = """<style>
 .st-key-conversation_list button {justify-content: flex-start; text-align: left}

@@ -19,9 +19,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from agent.messages import Event, Message, TokenEvent
-from agent.store import Conversation, Store
-from models.base import ChatModel, ModelError
+from puyu.core.messages import Event, Message, TokenEvent
+from puyu.agent.store import Conversation, Store
+from puyu.models.base import ChatModel, ModelError
 from puyu.settings import Settings
 
 if TYPE_CHECKING:
@@ -45,13 +45,13 @@ MODEL_FIELDS = ("model", "backend", "base_url", "api_key", "adapter", "device", 
 
 log = logging.getLogger("puyu.ui")
 
-HEAVY_MODULES = ("puyu.runtime", "tools.registry", "tools.interpreter", "tools.rag")
+HEAVY_MODULES = ("puyu.runtime", "puyu.tools.registry", "puyu.tools.interpreter", "puyu.tools.rag")
 """What answering needs but the first page does not: the agent, the tools (torch, sympy, OpenCV, chromadb...).
 They take seconds to import, so they load in the background while the page is already up."""
 
 
 def scripted_model() -> ChatModel:
-    from ui.scripted import ScriptedTurns
+    from puyu.ui.scripted import ScriptedTurns
 
     delay = os.environ.get(FAKE_DELAY_ENV)
     return ScriptedTurns(os.environ[FAKE_MODEL_ENV], float(delay) if delay else None)
@@ -133,7 +133,7 @@ def _names() -> set[str]:
 
 def tools_ready() -> bool:
     """Whether the tools have been imported (see warm_up), so that listing them costs nothing."""
-    return "tools.registry" in sys.modules and "puyu.runtime" in sys.modules
+    return "puyu.tools.registry" in sys.modules and "puyu.runtime" in sys.modules
 
 
 def default_tool_choice(settings: Settings) -> list[str]:
@@ -148,14 +148,14 @@ def default_tool_choice(settings: Settings) -> list[str]:
 def tool_names() -> tuple[str, ...]:
     """The plugin tools a user can switch on here (the interpreter is a setting of its own; `vqa` needs a
     vision-language checkpoint named by PUYU_VLM_PATH)."""
-    from tools.registry import TOOL_NAMES, VLM_ENV
+    from puyu.tools.registry import TOOL_NAMES, VLM_ENV
 
     return tuple(n for n in TOOL_NAMES if n != "vqa" or os.environ.get(VLM_ENV))
 
 
 def default_system_prompt(settings: Settings, language: str) -> str:
     """The opening system prompt the agent uses when the user wrote none: that of the model's prompt style."""
-    from agent.protocols.internlm2 import InternLM2Protocol
+    from puyu.core.protocols.internlm2 import InternLM2Protocol
     from puyu.runtime import prompt_style
 
     try:
@@ -168,14 +168,14 @@ def default_system_prompt(settings: Settings, language: str) -> str:
 def load_prefs(settings: Settings) -> dict:
     """What the app remembers across restarts that belongs to no conversation (the interface language)."""
     try:
-        data = json.loads((Path(settings.data_dir).expanduser() / "ui.json").read_text("utf-8"))
+        data = json.loads((Path(settings.data_dir).expanduser() / "puyu.ui.json").read_text("utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
 def save_prefs(settings: Settings, **prefs) -> None:
-    path = Path(settings.data_dir).expanduser() / "ui.json"
+    path = Path(settings.data_dir).expanduser() / "puyu.ui.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**load_prefs(settings), **prefs}), "utf-8")
 
@@ -264,7 +264,7 @@ def remote_agent(settings: Settings, conversation_id: str = ""):
 def open_chat(settings: Settings, conversation_id: str) -> Chat:
     """The conversation, ready to answer with these settings. Raises BackendError."""
     if settings.agent_url:
-        from agent.session import ChatSession
+        from puyu.agent.session import ChatSession
 
         return ChatSession(store(settings), conversation_id, remote_agent(settings, conversation_id))
     rt = runtime(settings)
@@ -322,7 +322,7 @@ DEFAULT_KB = "documents"
 
 
 def knowledge(settings: Settings):
-    from tools.rag import KnowledgeBases
+    from puyu.tools.rag import KnowledgeBases
 
     return KnowledgeBases(Path(settings.data_dir).expanduser() / "knowledge")
 
@@ -349,7 +349,7 @@ def create_kb(settings: Settings, name: str) -> str:
 
 
 def indexable(path: str | Path) -> bool:
-    from tools.rag.extract import SUPPORTED
+    from puyu.tools.rag.extract import SUPPORTED
 
     return Path(path).suffix.lower() in SUPPORTED
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from agent.messages import (
+from puyu.core.messages import (
     ErrorEvent,
     Event,
     FinalEvent,
@@ -25,7 +25,7 @@ from agent.messages import (
     ToolResult,
     ToolResultEvent,
 )
-from ui.i18n import t
+from puyu.ui.i18n import t
 
 STOPPED = "Stopped."
 """The message of the ErrorEvent the agent ends a cancelled turn with."""

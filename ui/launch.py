@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from puyu.settings import Settings
-from ui.backend import SETTINGS_ENV
+from puyu.ui.backend import SETTINGS_ENV
 
 APP = Path(__file__).resolve().with_name("app.py")
 

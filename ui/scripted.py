@@ -8,8 +8,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from models.base import ChatModel, GenerationConfig, ModelError
-from models.replay import ReplayModel
+from puyu.models.base import ChatModel, GenerationConfig, ModelError
+from puyu.models.replay import ReplayModel
 
 _ANNOUNCED = re.compile(r'"path": "([^"]+)"')
 """A file path in a `user name=file` turn (InternLM2's `[{"path": ..., "size": ...}]`)."""

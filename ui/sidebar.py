@@ -14,8 +14,8 @@ from pathlib import Path
 import streamlit as st
 
 from puyu.settings import Settings
-from ui import backend, history
-from ui.i18n import LANGUAGES, t
+from puyu.ui import backend, history
+from puyu.ui.i18n import LANGUAGES, t
 
 ss = st.session_state
 
@@ -156,7 +156,7 @@ def on_kb(key: str) -> None:
 
 
 def on_kb_create() -> None:
-    from tools.rag import KnowledgeError
+    from puyu.tools.rag import KnowledgeError
 
     ss.kb_error = None
     name = str(ss.get("kb_new_name", "")).strip()

@@ -12,10 +12,10 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from agent.messages import Event
+from puyu.core.messages import Event
 from puyu.settings import Settings
-from ui import backend, history, uploads
-from ui.i18n import t
+from puyu.ui import backend, history, uploads
+from puyu.ui.i18n import t
 
 LOCK_WAIT_S = 60.0
 """How long a new question waits for the conversation's previous answer to wind down."""

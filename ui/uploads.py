@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from agent.messages import Message
+from puyu.core.messages import Message
 from puyu.settings import Settings
-from tools import files
-from ui import backend
-from ui.i18n import t
+from puyu.tools import files
+from puyu.ui import backend
+from puyu.ui.i18n import t
 
 IMAGE_TYPES = tuple(s.lstrip(".") for s in files.IMAGE_TYPES)
 DOC_TYPES = tuple(s.lstrip(".") for s in files.DOCUMENT_TYPES + files.TEXT_TYPES)
@@ -85,7 +85,7 @@ def receive(uploads: list[Upload], settings: Settings, conversation_id: str, lan
 
 
 def _index(settings: Settings, path: Path, lang: str) -> str:
-    from tools.rag import ExtractError, KnowledgeError
+    from puyu.tools.rag import ExtractError, KnowledgeError
 
     try:
         result = backend.add_document(settings, path)

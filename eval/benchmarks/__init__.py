@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from eval.benchmarks.base import AgentBenchmark, Benchmark, GenerateBenchmark, Item, LoadOptions
-from eval.benchmarks.cmmlu import CMMLU
-from eval.benchmarks.gsm8k import Gsm8kAgent, Gsm8kCoT
-from eval.benchmarks.teval_plan import TEvalPlan
-from eval.benchmarks.teval_review import TEvalReview
-from eval.benchmarks.tool_tasks import ToolTasks
+from puyu.eval.benchmarks.base import AgentBenchmark, Benchmark, GenerateBenchmark, Item, LoadOptions
+from puyu.eval.benchmarks.cmmlu import CMMLU
+from puyu.eval.benchmarks.gsm8k import Gsm8kAgent, Gsm8kCoT
+from puyu.eval.benchmarks.teval_plan import TEvalPlan
+from puyu.eval.benchmarks.teval_review import TEvalReview
+from puyu.eval.benchmarks.tool_tasks import ToolTasks
 
 BENCHMARKS: dict[str, Callable[..., Benchmark]] = {
     "tool-tasks": ToolTasks,

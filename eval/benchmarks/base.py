@@ -17,7 +17,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any, ClassVar
 
-from agent.messages import Message
+from puyu.core.messages import Message
 
 Chat = list[dict]
 """A chat to complete: [{"role": "system"|"user"|"assistant", "content": ...}, ...]."""

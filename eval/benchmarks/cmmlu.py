@@ -11,9 +11,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from eval.answers import extract_choice
-from eval.benchmarks.base import Chat, GenerateBenchmark, Item, LoadOptions, by_subject, mean_percent
-from eval.data import DataMissing, need, pick
+from puyu.eval.answers import extract_choice
+from puyu.eval.benchmarks.base import Chat, GenerateBenchmark, Item, LoadOptions, by_subject, mean_percent
+from puyu.eval.data import DataMissing, need, pick
 
 LETTERS = "ABCD"
 ROTATIONS = 4

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.benchmarks.base import Chat, GenerateBenchmark, Item, LoadOptions, mean_percent
-from eval.data import DataMissing, need, pick
+from puyu.eval.benchmarks.base import Chat, GenerateBenchmark, Item, LoadOptions, mean_percent
+from puyu.eval.data import DataMissing, need, pick
 
 FORMATS = ("json", "str")
 NAME_WEIGHT, ARGS_WEIGHT, THRESHOLD = 0.9, 0.1, 0.8

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from eval.benchmarks.base import Chat, GenerateBenchmark, Item, LoadOptions, mean_percent
-from eval.data import need, pick
+from puyu.eval.benchmarks.base import Chat, GenerateBenchmark, Item, LoadOptions, mean_percent
+from puyu.eval.data import need, pick
 
 LABELS = "ABCDE"
 

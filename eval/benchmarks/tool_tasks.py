@@ -27,11 +27,11 @@ from pathlib import Path
 
 from lagent.actions import BaseAction
 
-from agent.messages import INTERPRETER, Message
-from eval.benchmarks.base import AgentBenchmark, Item, LoadOptions, by_subject, mean_percent
-from eval.data import REPO_ROOT, DataMissing, pick
-from tools.base import check_arguments
-from tools.files import FILE_ARGUMENTS, replace_missing_files, uploaded_paths
+from puyu.core.messages import INTERPRETER, Message
+from puyu.eval.benchmarks.base import AgentBenchmark, Item, LoadOptions, by_subject, mean_percent
+from puyu.eval.data import REPO_ROOT, DataMissing, pick
+from puyu.tools.base import check_arguments
+from puyu.tools.files import FILE_ARGUMENTS, replace_missing_files, uploaded_paths
 
 DEFAULT_FILE = REPO_ROOT / "data" / "agent" / "heldout.jsonl"
 TOOL_CATEGORIES = ("tool", "multi_turn", "gsm8k")
@@ -75,7 +75,7 @@ class RecordedTool(BaseAction):
 
 
 def _record(item: Item):
-    from training.data.schema import Record
+    from puyu.training.data.schema import Record
 
     return Record.from_dict(item.data["record"])
 
@@ -92,7 +92,7 @@ class ToolTasks(AgentBenchmark):
         if not self.path.is_file():
             raise DataMissing(f"the tool-tasks held-out split {self.path} does not exist; build the agent data "
                               "first (training/data writes it) or pass --heldout FILE")
-        from training.data.schema import read_jsonl
+        from puyu.training.data.schema import read_jsonl
 
         items = []
         for n, record in enumerate(read_jsonl(self.path)):
@@ -134,7 +134,7 @@ class ToolTasks(AgentBenchmark):
         return [RecordedTool(schema, results.get(schema["name"], []), uploads) for schema in record.tools]
 
     def score(self, item: Item, record: dict) -> dict[str, float | None]:
-        from training.data.schema import answer_matches
+        from puyu.training.data.schema import answer_matches
 
         ref = _record(item)
         meta = ref.meta
@@ -189,7 +189,7 @@ def _f(value: bool | None) -> float | None:
 
 def _states(text: str, answer) -> bool:
     """Whether tool output `text` contains the answer value anywhere (not only as its last number)."""
-    from training.data.schema import answer_matches, close_enough, numbers_in
+    from puyu.training.data.schema import answer_matches, close_enough, numbers_in
 
     if isinstance(answer, (int, float)) and not isinstance(answer, bool):
         return any(close_enough(n, float(answer)) for n in numbers_in(text))

@@ -28,8 +28,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from agent.messages import ToolResult
-from tools.interpreter.sandbox import Sandbox, SandboxLimits, snapshot
+from puyu.core.messages import ToolResult
+from puyu.tools.interpreter.sandbox import Sandbox, SandboxLimits, snapshot
 
 __all__ = ["PythonInterpreter", "SandboxLimits"]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import jieba
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from tools.rag.extract import Page
+from puyu.tools.rag.extract import Page
 
 CHUNK_CHARS = 500
 OVERLAP_CHARS = 80

@@ -20,9 +20,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tools.rag.embed import embed
-from tools.rag.extract import SUPPORTED, extract
-from tools.rag.split import split_pages, tokenize
+from puyu.tools.rag.embed import embed
+from puyu.tools.rag.extract import SUPPORTED, extract
+from puyu.tools.rag.split import split_pages, tokenize
 
 _NAME = re.compile(r"^(?!\.)[\w\- .]{1,64}$")  # \w includes CJK letters
 _BATCH = 2000  # below chromadb's max batch size

@@ -1,4 +1,4 @@
-"""Build puyu's agent training data: `python -m training.data.build --out data/agent --n-train 40000 --seed 0`.
+"""Build puyu's agent training data: `python -m puyu.training.data.build --out data/agent --n-train 40000 --seed 0`.
 
 Writes train.jsonl, heldout.jsonl (500 eval items whose numbers, and for a third or more whose phrasings, never
 occur in train) and stats.json (counts per family and language, drop reasons, held-out composition).
@@ -17,12 +17,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from puyu.dataclass_cli import parse
-from training.data import gsm8k
-from training.data.conversation import Dialog, Drop
-from training.data.phrasing import ALL_PARTS
-from training.data.recipes import RECIPES
-from training.data.schema import Record, render, write_jsonl
+from puyu.core.dataclass_cli import parse
+from puyu.training.data import gsm8k
+from puyu.training.data.conversation import Dialog, Drop
+from puyu.training.data.phrasing import ALL_PARTS
+from puyu.training.data.recipes import RECIPES
+from puyu.training.data.schema import Record, render, write_jsonl
 
 # Shares of the generated (non-GSM8K) training items.
 TRAIN_MIX = {"arithmetic": 13, "percent": 9, "units": 6, "currency": 4, "algebra": 8, "stats": 4, "dates": 5,
@@ -83,7 +83,7 @@ class Builder:
         self.plugin = None
         if cfg.plugins:
             try:
-                from training.data.families.plugins import PluginMaker
+                from puyu.training.data.families.plugins import PluginMaker
                 self.plugin = PluginMaker(cfg.plugin_pool_scale, cfg.plugin_tools)
             except (ImportError, RuntimeError) as e:
                 self.notes.append(f"plugin conversations skipped: {e}")
@@ -240,7 +240,7 @@ def new_words(train: list[Record]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg = parse(BuildConfig, argv, prog="python -m training.data.build")
+    cfg = parse(BuildConfig, argv, prog="python -m puyu.training.data.build")
     stats = Builder(cfg).build()
     print(f"wrote {stats['train']['total']} train and {stats['heldout']['total']} held-out conversations to "
           f"{cfg.out} in {stats['seconds']} s")

@@ -8,11 +8,11 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from agent.messages import INTERPRETER
-from training.data.families.base import Ctx, Names, Problem, output_matches, reply_number
-from training.data.phrasing import THOUGHT, Parts, Phraser, clean, noisy
-from training.data.runner import Run, Session
-from training.data.schema import Record, Turn
+from puyu.core.messages import INTERPRETER
+from puyu.training.data.families.base import Ctx, Names, Problem, output_matches, reply_number
+from puyu.training.data.phrasing import THOUGHT, Parts, Phraser, clean, noisy
+from puyu.training.data.runner import Run, Session
+from puyu.training.data.schema import Record, Turn
 
 
 class Drop(Exception):

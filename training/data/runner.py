@@ -13,7 +13,7 @@ import io
 import signal
 from dataclasses import dataclass
 
-from tools.interpreter.kernel import execute, short_traceback
+from puyu.tools.interpreter.kernel import execute, short_traceback
 
 NO_OUTPUT = "(no output)"
 

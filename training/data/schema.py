@@ -30,9 +30,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from agent.messages import INTERPRETER, Message, ToolCall
-from agent.protocols.base import Segment
-from agent.protocols.internlm2 import InternLM2Protocol, action_text
+from puyu.core.messages import INTERPRETER, Message, ToolCall
+from puyu.core.protocols.base import Segment
+from puyu.core.protocols.internlm2 import InternLM2Protocol, action_text
 
 ROLES = ("system", "user", "assistant", "environment")
 NAMES = ("interpreter", "plugin", "file")
@@ -185,7 +185,7 @@ def to_agent_flan(record: Record) -> dict:
     if record.interpreter and proto.interpreter_prompt:
         conv.append({"role": "system", "name": "interpreter", "content": proto.interpreter_prompt, "loss": False})
     if record.tools and proto.plugin_prompt:
-        from agent.protocols.internlm2 import plugin_list
+        from puyu.core.protocols.internlm2 import plugin_list
         conv.append({"role": "system", "name": "plugin", "loss": False,
                      "content": proto.plugin_prompt.format(tools=plugin_list(record.tools))})
     for t in record.conversation:

@@ -1,7 +1,7 @@
 """Problem families: each module's FAMILY maps a family name to its problem makers and their weights."""
 from __future__ import annotations
 
-from training.data.families import algebra, arithmetic, conversions, percent, stats
+from puyu.training.data.families import algebra, arithmetic, conversions, percent, stats
 
 PROBLEMS: dict[str, list] = {}
 for _module in (arithmetic, percent, conversions, algebra, stats):

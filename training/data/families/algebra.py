@@ -2,8 +2,8 @@
 integrals, expand and factor."""
 from __future__ import annotations
 
-from training.data.families.base import Ctx, PluginForm, Problem
-from training.data.phrasing import OPEN, POLITE, Parts, join, noisy
+from puyu.training.data.families.base import Ctx, PluginForm, Problem
+from puyu.training.data.phrasing import OPEN, POLITE, Parts, join, noisy
 
 _SUP = {2: "²", 3: "³", 4: "⁴"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from training.data.families.base import Ctx, Problem, reply_number
-from training.data.phrasing import OPEN, POLITE, Parts, clean, join, noisy, say_number
+from puyu.training.data.families.base import Ctx, Problem, reply_number
+from puyu.training.data.phrasing import OPEN, POLITE, Parts, clean, join, noisy, say_number
 
 ASK_EXPR = {
     "en": Parts("arith.expr.en",

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from training.data.phrasing import Parts, Phraser, clean
-from training.data.schema import close_enough, numbers_in
+from puyu.training.data.phrasing import Parts, Phraser, clean
+from puyu.training.data.schema import close_enough, numbers_in
 
 _BUILTIN_NAMES = set(dir(builtins))
 
@@ -79,7 +79,7 @@ class Ctx:
     split: str = "train"
 
     def ok_numbers(self, *values) -> bool:
-        from training.data.phrasing import split_of
+        from puyu.training.data.phrasing import split_of
         return split_of(*values) == self.split
 
 

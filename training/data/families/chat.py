@@ -9,8 +9,8 @@ import unicodedata
 import zlib
 from functools import cache
 
-from training.data.phrasing import HELDOUT_PARTS, Parts, Phraser, noisy
-from training.data.schema import shared_data_dir
+from puyu.training.data.phrasing import HELDOUT_PARTS, Parts, Phraser, noisy
+from puyu.training.data.schema import shared_data_dir
 
 ASK_CHAT = {
     ("greet", "en"): Parts("chat.greet.en", ["hi", "Hello!", "hey", "Hi there", "good evening", "hello puyu", "Hey, how's it going?",

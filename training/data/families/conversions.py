@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from training.data.families.base import Ctx, Problem, printed_value, say_result
-from training.data.phrasing import OPEN, POLITE, Parts, clean, join, noisy, say_number
+from puyu.training.data.families.base import Ctx, Problem, printed_value, say_result
+from puyu.training.data.phrasing import OPEN, POLITE, Parts, clean, join, noisy, say_number
 
 # key: (English names, Chinese names, variable name)
 UNITS = {

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.data.phrasing import Parts
+from puyu.training.data.phrasing import Parts
 
 
 @dataclass
@@ -97,7 +97,7 @@ class KnowledgeBase:
     embeddings, real search. Held-out documents state other facts than the training ones."""
 
     def __init__(self, root: Path, scratch: Path):
-        from tools.rag.store import KnowledgeBases
+        from puyu.tools.rag.store import KnowledgeBases
         self.root, self.facts = root, {}
         for split in ("train", "heldout"):
             docs, facts = _docs(random.Random(f"kb:{split}"))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from training.data.families.base import Ctx, Problem, printed_value, reply_number
-from training.data.phrasing import OPEN, POLITE, Parts, clean, join, noisy, say_number, zh_numeral
+from puyu.training.data.families.base import Ctx, Problem, printed_value, reply_number
+from puyu.training.data.phrasing import OPEN, POLITE, Parts, clean, join, noisy, say_number, zh_numeral
 
 ASK = {
     ("of", "en"): Parts("pct.of.en", ["What is {p}% of {x}?", "{p}% of {x}?", "Calculate {p} percent of {x}.",

@@ -1,7 +1,7 @@
 """What users ask of the image and QR tools, and how the assistant answers from the tool's output."""
 from __future__ import annotations
 
-from training.data.phrasing import Parts
+from puyu.training.data.phrasing import Parts
 
 ASK = {
     ("ocr", "read", "en"): Parts("ocr.read.en", ["What does this image say?", "Read the text in this picture.",

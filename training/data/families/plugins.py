@@ -16,14 +16,14 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from agent.messages import ToolCall
-from training.data.conversation import Dialog, Drop
-from training.data.families import PROBLEMS
-from training.data.families.base import output_matches
-from training.data.families.plugin_assets import ASSETS, Asset
-from training.data.families.plugin_phrasing import ASK, LABELS, NO_CODE, NO_FILE_ASK, NO_FILE_REPLY, REPLY
-from training.data.phrasing import OPEN, join, noisy
-from training.data.schema import Record, Turn
+from puyu.core.messages import ToolCall
+from puyu.training.data.conversation import Dialog, Drop
+from puyu.training.data.families import PROBLEMS
+from puyu.training.data.families.base import output_matches
+from puyu.training.data.families.plugin_assets import ASSETS, Asset
+from puyu.training.data.families.plugin_phrasing import ASK, LABELS, NO_CODE, NO_FILE_ASK, NO_FILE_REPLY, REPLY
+from puyu.training.data.phrasing import OPEN, join, noisy
+from puyu.training.data.schema import Record, Turn
 
 CANON = "/home/user/.local/share/puyu/conversations"
 """Where the app keeps a conversation's files (<data_dir>/conversations/<id>); paths in the data use it."""
@@ -36,13 +36,13 @@ IMAGE_TOOLS = {"ocr", "image_info", "image_edit", "qr_read"}
 def load_tools(workdir: Path, kb_dir: Path, enabled: set[str] | None = None) -> list:
     """puyu's registered tools (tools/registry.py), or the tool classes found so far while it is missing."""
     try:
-        from tools.registry import default_tools
+        from puyu.tools.registry import default_tools
         return list(default_tools(workdir, kb_dir, enabled))
     except ImportError:
         pass
     found = []
-    for module, names in (("tools.symbolic", ["Calculator", "Solve"]), ("tools.ocr", ["OCR"]),
-                          ("tools.vision", ["ImageInfo", "ImageEdit"]), ("tools.qr", ["QRRead", "QRMake"])):
+    for module, names in (("puyu.tools.symbolic", ["Calculator", "Solve"]), ("puyu.tools.ocr", ["OCR"]),
+                          ("puyu.tools.vision", ["ImageInfo", "ImageEdit"]), ("puyu.tools.qr", ["QRRead", "QRMake"])):
         try:
             mod = __import__(module, fromlist=names)
         except ImportError:
@@ -93,7 +93,7 @@ class PluginMaker:
     """Makes plugin conversations; holds the tools, a scratch folder and the pool of generated files."""
 
     def __init__(self, pool_scale: float = 1.0, only: list[str] | None = None):
-        from tools.base import Toolbox
+        from puyu.tools.base import Toolbox
         self._scratch = tempfile.TemporaryDirectory(prefix="puyu-data-")  # removed by close() or at exit
         self.tmp = Path(self._scratch.name)
         self.work = self.tmp / "work"
@@ -115,8 +115,8 @@ class PluginMaker:
     def knowledge(self):
         """The knowledge bases (built on first use: loading the embedding model takes a while)."""
         if self._kb is None:
-            from tools.base import Toolbox
-            from training.data.families.knowledge import KnowledgeBase
+            from puyu.tools.base import Toolbox
+            from puyu.training.data.families.knowledge import KnowledgeBase
             base = KnowledgeBase(self.tmp / "kbs", self.tmp / "docs")
             boxes = {split: Toolbox(load_tools(self.work, self.tmp / "kbs" / split, {"knowledge_search"}),
                                     workdir=self.work) for split in ("train", "heldout")}
@@ -332,7 +332,7 @@ class PluginMaker:
         self._say(d, ("qr", "read"), codes[0]["data"], value=codes[0]["data"])
 
     def _qr_make(self, d: Dialog):
-        from training.data.families.plugin_assets import qr_data
+        from puyu.training.data.families.plugin_assets import qr_data
         data = qr_data(d.rng)
         self._ask(d, ("qr", "make"), data=data)
         out, ok = self._call(d, "qr_make", {"text": data})
@@ -346,7 +346,7 @@ class PluginMaker:
 
     def _plot(self, d: Dialog):
         """Functions of x: `plot`."""
-        from training.data.families.plugin_phrasing import FUNCTIONS
+        from puyu.training.data.families.plugin_phrasing import FUNCTIONS
         rng = d.rng
         f = rng.choice(FUNCTIONS)
         a, b = (-rng.choice([2, 5, 10]), rng.choice([2, 5, 10])) if "log" not in f and "sqrt" not in f \
@@ -379,8 +379,8 @@ class PluginMaker:
         return {"answer_kind": "image"}
 
     def _knowledge_search(self, d: Dialog):
-        from training.data.families.knowledge import QUESTION, sentence_with
-        from training.data.families.knowledge import REPLY as KB_REPLY
+        from puyu.training.data.families.knowledge import QUESTION, sentence_with
+        from puyu.training.data.families.knowledge import REPLY as KB_REPLY
         base, _ = self.knowledge()
         fact = d.rng.choice([f for f in base.facts[d.split] if f.lang == d.lang])
         d.user(noisy(join(d.ph(OPEN[d.lang]), d.ph(QUESTION[fact.key], key=True)), d.rng, d.lang, rate=0.2))

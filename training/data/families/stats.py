@@ -6,8 +6,8 @@ import datetime as dt
 import statistics
 from fractions import Fraction
 
-from training.data.families.base import Ctx, Problem, printed_value, reply_number, say_result
-from training.data.phrasing import OPEN, POLITE, Parts, clean, join, noisy
+from puyu.training.data.families.base import Ctx, Problem, printed_value, reply_number, say_result
+from puyu.training.data.phrasing import OPEN, POLITE, Parts, clean, join, noisy
 
 _STAT_WORDS = {
     "mean": (["average", "mean", "arithmetic mean"], ["平均数", "平均值", "均值"]),

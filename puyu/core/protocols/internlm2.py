@@ -13,8 +13,8 @@ import json
 import re
 from pathlib import Path
 
-from agent.messages import INTERPRETER, ToolCall
-from agent.protocols.base import Parsed, Protocol, Segment, load_prompts
+from puyu.core.messages import INTERPRETER, ToolCall
+from puyu.core.protocols.base import Parsed, Protocol, Segment, load_prompts
 
 IM_START, IM_END = "<|im_start|>", "<|im_end|>"
 ACTION_START, ACTION_END = "<|action_start|>", "<|action_end|>"

@@ -10,8 +10,8 @@ import json
 import re
 from typing import Callable
 
-from agent.messages import INTERPRETER, Message, ToolCall
-from agent.protocols.base import Parsed, Protocol, Segment, load_prompts
+from puyu.core.messages import INTERPRETER, Message, ToolCall
+from puyu.core.protocols.base import Parsed, Protocol, Segment, load_prompts
 
 PYTHON_TOOL = {"name": INTERPRETER, "description": "Run Python code in a stateful notebook and return its output.",
                "parameters": [{"name": "code", "type": "STRING", "description": "the Python code"}],

@@ -12,7 +12,7 @@ from importlib import resources
 
 import yaml
 
-from agent.messages import Message, ToolCall
+from puyu.core.messages import Message, ToolCall
 
 
 @dataclass
@@ -36,8 +36,8 @@ class Segment:
 
 @cache
 def load_prompts(name: str) -> dict:
-    """The prompt texts of a protocol (package data `agent/prompts/<name>.yaml`), by language."""
-    return yaml.safe_load(resources.files("agent.prompts").joinpath(f"{name}.yaml").read_text("utf-8"))
+    """The prompt texts of a protocol (package data `puyu/core/protocols/prompts/<name>.yaml`), by language."""
+    return yaml.safe_load(resources.files("puyu.core.protocols").joinpath("prompts", f"{name}.yaml").read_text("utf-8"))
 
 
 class Protocol(ABC):

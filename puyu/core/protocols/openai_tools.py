@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
-from agent.messages import Message, ToolCall
-from agent.protocols.base import Parsed, Protocol, Segment, load_prompts
-from agent.protocols.react import PYTHON_TOOL
+from puyu.core.messages import Message, ToolCall
+from puyu.core.protocols.base import Parsed, Protocol, Segment, load_prompts
+from puyu.core.protocols.react import PYTHON_TOOL
 
 _JSON_TYPE = {"STRING": "string", "NUMBER": "number", "FLOAT": "number", "BOOLEAN": "boolean"}
 
