@@ -7,11 +7,21 @@ import threading
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from puyu.core.messages import ErrorEvent, Event, FinalEvent, Message, TokenEvent, ToolCall, ToolCallEvent, \
-    ToolResult, ToolResultEvent
-from puyu.core.protocols import InternLM2Protocol, Protocol
 from puyu.models.base import ChatModel, GenerationConfig, ModelError
 from puyu.tools.base import Toolbox
+
+from puyu.core.messages import (
+    ErrorEvent,
+    Event,
+    FinalEvent,
+    Message,
+    TokenEvent,
+    ToolCall,
+    ToolCallEvent,
+    ToolResult,
+    ToolResultEvent,
+)
+from puyu.core.protocols import InternLM2Protocol, Protocol
 
 
 @dataclass

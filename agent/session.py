@@ -6,8 +6,9 @@ import threading
 from typing import Iterator
 
 from puyu.agent.agent import Agent
-from puyu.core.messages import Event, Message, TokenEvent
 from puyu.agent.store import Store
+
+from puyu.core.messages import Event, Message, TokenEvent
 
 
 class ChatSession:

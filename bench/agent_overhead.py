@@ -23,12 +23,13 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from puyu.agent.agent import Agent, answer  # noqa: E402
-from puyu.core.messages import Message, ToolCall  # noqa: E402
-from puyu.core.protocols import InternLM2Protocol  # noqa: E402
 from puyu.agent.session import ChatSession  # noqa: E402
 from puyu.agent.store import Store  # noqa: E402
 from puyu.models.replay import ReplayModel  # noqa: E402
 from puyu.tools.base import Toolbox  # noqa: E402
+
+from puyu.core.messages import Message  # noqa: E402
+from puyu.core.protocols import InternLM2Protocol  # noqa: E402
 
 REPLIES = ['Let me add them.<|action_start|><|plugin|>\n{"name": "Add", "parameters": {"a": 2, "b": 40}}<|action_end|>',
            "The sum is 42."]

@@ -90,8 +90,8 @@ def main(argv=None):
         os.environ["PUYU_THREADS"] = str(args.threads)
 
     import torch
-
     from puyu.models.hf import HFModel
+
     from tests.tiny_model import build_tiny_checkpoint
 
     with tempfile.TemporaryDirectory() as tmp:

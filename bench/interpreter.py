@@ -24,10 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from puyu.tools.interpreter import PythonInterpreter, SandboxLimits  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
-
-from puyu.tools.interpreter import PythonInterpreter, SandboxLimits  # noqa: E402
 
 LOOP, TIMEOUT_S = "while True: pass", 2
 

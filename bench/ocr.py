@@ -27,10 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pytesseract  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+from puyu.tools.ocr import LANGS, recognise  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
-
-from puyu.tools.ocr import LANGS, recognise  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PAGE, MARGIN, SIZE = (1240, 1754), 90, 24

@@ -24,13 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as training/__init__.py does, before torch loads OpenMP
 
 import torch
-from torch.nn.attention import SDPBackend, sdpa_kernel
-
-from puyu.core.dataclass_cli import parse
 from puyu.training import dataset
 from puyu.training import model as models
 from puyu.training.loop import TokenLoss
 from puyu.training.pretrain import load_tokenizer
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+from puyu.core.dataclass_cli import parse
 
 
 @dataclass

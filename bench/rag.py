@@ -31,13 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
 from puyu.tools.rag import KnowledgeBases, Limits  # noqa: E402
 from puyu.tools.rag import embed as embed_module  # noqa: E402
 from puyu.tools.rag.search import _sparse_index, search_kb  # noqa: E402
 from puyu.tools.rag.split import tokenize  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MODES = ("dense", "sparse", "hybrid")

@@ -23,13 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tqdm import tqdm
-
-from puyu.core.protocols import InternLM2Protocol
 from puyu.models import ModelSpec, load
 from puyu.models.base import GenerationConfig
-from puyu.core.dataclass_cli import parse
 from puyu.training.data.schema import read_jsonl
+from tqdm import tqdm
+
+from puyu.core.dataclass_cli import parse
+from puyu.core.protocols import InternLM2Protocol
 
 
 @dataclass

@@ -4,8 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from puyu.core.protocols import PROTOCOLS
 from puyu.eval.benchmarks import BENCHMARKS
+
+from puyu.core.protocols import PROTOCOLS
 
 DEFAULT_BENCH = ["tool-tasks", "gsm8k-agent", "teval-plan", "teval-review", "cmmlu"]
 

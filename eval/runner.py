@@ -17,12 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from pathlib import Path
 
-from tqdm import tqdm
-
 from puyu.agent.agent import Agent, AgentConfig
-from puyu.core.messages import ErrorEvent, FinalEvent, Message, TokenEvent, event_to_dict
-from puyu.core.protocols import PROTOCOLS, InternLM2Protocol
-from puyu.core.protocols.internlm2 import IM_END
 from puyu.eval import benchmarks
 from puyu.eval.benchmarks.base import AgentBenchmark, Benchmark, Chat, GenerateBenchmark, Item, LoadOptions
 from puyu.eval.cache import PredictionCache
@@ -31,6 +26,11 @@ from puyu.eval.data import shared_data
 from puyu.models.base import ChatModel, GenerationConfig, ModelError, PromptTooLong, generate_each
 from puyu.models.batching import BatchingModel
 from puyu.tools.base import Toolbox
+from tqdm import tqdm
+
+from puyu.core.messages import ErrorEvent, FinalEvent, Message, TokenEvent, event_to_dict
+from puyu.core.protocols import PROTOCOLS, InternLM2Protocol
+from puyu.core.protocols.internlm2 import IM_END
 
 InterpreterFactory = Callable[[Path], object]
 

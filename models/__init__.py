@@ -4,8 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from puyu.core.protocols.internlm2 import check_style, read_style
 from puyu.models.base import ChatModel, GenerationConfig, ModelError
+
+from puyu.core.protocols.internlm2 import check_style, read_style
 
 __all__ = ["ChatModel", "GenerationConfig", "ModelError", "ModelSpec", "load"]
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-
 from puyu.models.base import ChatModel, GenerationConfig, ModelError
 from puyu.models.stops import StopCutter, cut_stream
 

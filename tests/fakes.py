@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from puyu.core.messages import ToolResult
 from puyu.models.base import ChatModel, GenerationConfig, ModelError
 from puyu.models.replay import cut_at_stop
+
+from puyu.core.messages import ToolResult
 
 
 class ScriptedModel(ChatModel):

@@ -4,15 +4,15 @@ import json
 import httpx
 import pytest
 from PIL import Image
-
-from puyu.core.messages import ErrorEvent, FinalEvent, ToolResultEvent
 from puyu.agent.session import ChatSession
 from puyu.agent.store import Store
-from puyu.client import RemoteAgent
-from puyu.settings import Settings
-from tests.serve_helpers import Server, write_script
 from puyu.tools.files import save_uploads
 from puyu.ui import backend
+
+from puyu.client import RemoteAgent
+from puyu.core.messages import ErrorEvent, FinalEvent, ToolResultEvent
+from puyu.settings import Settings
+from tests.serve_helpers import Server, write_script
 
 # The interpreter keeps `x` between turns of one server conversation: 41 on the first turn, then 42, 43...
 COUNTER = ["Counting.<|action_start|><|interpreter|>\n```python\ntry:\n    x += 1\nexcept NameError:\n    x = 41\n"

@@ -3,12 +3,12 @@ import threading
 import time
 
 import pytest
-
 from puyu.agent.agent import Agent, answer
-from puyu.core.messages import Message
 from puyu.models.base import ChatModel, GenerationConfig, ModelError
 from puyu.models.batching import BatchingModel
 from puyu.tools.base import Toolbox
+
+from puyu.core.messages import Message
 
 
 class RecordingModel(ChatModel):

@@ -6,8 +6,9 @@ import contextlib
 import io
 import threading
 
-from puyu.core.messages import ToolResult
 from puyu.models.base import ChatModel, ModelError, PromptTooLong
+
+from puyu.core.messages import ToolResult
 
 USER, ENV, ASSISTANT = "<|im_start|>user\n", "<|im_start|>environment", "<|im_start|>assistant\n"
 

@@ -2,10 +2,10 @@
 import json
 
 import pytest
-
 from puyu.eval.config import EvalConfig
 from puyu.eval.data import DataMissing, shared_data
 from puyu.eval.runner import run_eval
+
 from tests.test_eval_fakes import DictInterpreter
 from tests.tiny_model import build_tiny_checkpoint
 

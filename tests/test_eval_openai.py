@@ -6,7 +6,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from puyu.eval.config import EvalConfig
 from puyu.eval.data import DataMissing, shared_data
 from puyu.eval.runner import run_eval

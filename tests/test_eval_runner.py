@@ -5,7 +5,6 @@ import re
 
 import numpy as np
 import pytest
-
 from puyu.eval import benchmarks
 from puyu.eval.benchmarks.base import LoadOptions
 from puyu.eval.benchmarks.cmmlu import LETTERS
@@ -14,6 +13,7 @@ from puyu.eval.cli import main
 from puyu.eval.config import EvalConfig
 from puyu.eval.data import DataMissing, shared_data
 from puyu.eval.runner import RunError, run_eval
+
 from tests.test_eval_fakes import DictInterpreter, PromptModel, code_call, last_output, last_user, steps_taken
 
 try:

@@ -3,7 +3,6 @@ import hashlib
 
 import numpy as np
 import pytest
-
 from puyu.eval.answers import extract_choice, extract_number, numbers_match, parse_number
 from puyu.eval.benchmarks.base import Item
 from puyu.eval.benchmarks.cmmlu import CMMLU, LETTERS, rotate

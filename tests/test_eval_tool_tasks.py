@@ -2,12 +2,13 @@
 import json
 
 import pytest
-
 from puyu.eval.benchmarks.base import Item, LoadOptions
 from puyu.eval.benchmarks.tool_tasks import ToolTasks
 from puyu.eval.config import EvalConfig
 from puyu.eval.data import DataMissing
 from puyu.eval.runner import run_eval
+from puyu.training.data.schema import Record
+
 from tests.test_eval_fakes import (
     DictInterpreter,
     PromptModel,
@@ -17,7 +18,6 @@ from tests.test_eval_fakes import (
     plugin_call,
     steps_taken,
 )
-from puyu.training.data.schema import Record
 
 CONVERT = {"name": "unit_convert", "description": "Convert a length.",
            "parameters": [{"name": "value", "type": "NUMBER", "description": "how much"},
@@ -136,8 +136,9 @@ def test_score_details(heldout):
 
 
 def test_recorded_plugin_results_need_the_recorded_arguments(heldout):
-    from puyu.core.messages import ToolCall
     from puyu.tools.base import Toolbox
+
+    from puyu.core.messages import ToolCall
 
     bench = ToolTasks(heldout)
     item = next(i for i in bench.load(None, LoadOptions()) if i.data["record"]["meta"]["id"] == "plugin-1")
@@ -173,9 +174,10 @@ def test_interpreter_state_survives_between_turns_with_the_real_sandbox(heldout,
 
 def reference_replayer(path):
     """A model that says exactly what the reference conversations say, step by step."""
+    from puyu.training.data.schema import read_jsonl
+
     from puyu.core.messages import ToolCall
     from puyu.core.protocols.internlm2 import action_text
-    from puyu.training.data.schema import read_jsonl
 
     script = {}
     for record in read_jsonl(path):
@@ -219,8 +221,9 @@ def test_replaying_the_references_of_a_built_split_scores_full_marks(tmp_path):
 def test_a_garbled_upload_path_is_replayed_as_the_app_reads_it(tmp_path):
     """The app's tools read a path to no file as the upload it most likely means (tools/files.py); the replay
     does the same, so the score is what the app would give. Other arguments must still be the recorded ones."""
-    from puyu.core.messages import ToolCall
     from puyu.tools.base import Toolbox
+
+    from puyu.core.messages import ToolCall
 
     info = {"name": "image_info", "description": "Size of an image.",
             "parameters": [{"name": "image", "type": "STRING", "description": "path"}], "required": ["image"]}

@@ -12,7 +12,6 @@ import threading
 import time
 
 import pytest
-
 from puyu.tools.interpreter import PythonInterpreter, SandboxLimits
 from puyu.tools.interpreter import sandbox as sandbox_mod
 

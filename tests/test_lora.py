@@ -5,11 +5,10 @@ import json
 
 import pytest
 import torch
-from tiny_model import build_tiny_checkpoint
-from training_fixtures import make_records, write_jsonl
-
 from puyu.training import lora, merge
 from puyu.training.loop import packing_isolates
+from tiny_model import build_tiny_checkpoint
+from training_fixtures import make_records, write_jsonl
 
 torch.set_num_threads(1)
 

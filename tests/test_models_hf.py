@@ -10,11 +10,11 @@ import pytest
 os.environ.setdefault("PUYU_THREADS", "1")  # 2 shared cores: keep torch to one
 
 import torch
-
 from puyu.models import ModelSpec, load
 from puyu.models.base import GenerationConfig, ModelError
 from puyu.models.hf import HFModel, IncrementalDetokenizer, default_threads
 from puyu.models.stops import StopCutter
+
 from tests.tiny_model import SPECIAL_TOKENS, build_tiny_checkpoint
 
 PROMPTS = ["Hello world", "你好，世界！今天", "<|im_start|>user\nWhat is 2 + 2?<|im_end|>\n<|im_start|>assistant\n"]

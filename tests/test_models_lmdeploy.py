@@ -6,9 +6,8 @@ import types
 from dataclasses import dataclass
 from typing import ClassVar
 
-import pytest
-
 import puyu.models.lmdeploy_engine as engine
+import pytest
 from puyu.models import ModelSpec, load
 from puyu.models.base import GenerationConfig, ModelError
 

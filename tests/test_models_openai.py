@@ -8,7 +8,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from puyu.models import ModelSpec, load
 from puyu.models.base import GenerationConfig, ModelError
 from puyu.models.openai_api import ChatToolCall, OpenAIModel, api_root, sse_data

@@ -2,14 +2,14 @@
 from types import SimpleNamespace
 
 from lagent.actions import BaseAction, tool_api
-
 from puyu.agent.agent import Agent, AgentConfig
+from puyu.models.openai_api import OpenAIModel
+from puyu.tools.base import Toolbox
+
 from puyu.core.messages import ErrorEvent, FinalEvent, Message, ToolCallEvent, ToolResultEvent
 from puyu.core.protocols import OpenAIToolsProtocol
-from puyu.models.openai_api import OpenAIModel
 from tests.fakes import DictInterpreter
 from tests.test_models_openai import server  # noqa: F401  (the fake OpenAI-compatible server fixture)
-from puyu.tools.base import Toolbox
 
 
 class search(BaseAction):  # noqa: N801  (the tool's name as the fake server calls it)

@@ -5,12 +5,11 @@ import json
 
 import pytest
 import torch
-from training_fixtures import tiny_run_args
-
 from puyu.training import model as models
 from puyu.training import optimizers
 from puyu.training.loop import Schedule
 from puyu.training.pretrain import main
+from training_fixtures import tiny_run_args
 
 torch.set_num_threads(1)
 

@@ -5,16 +5,16 @@ import json
 import docx
 import pytest
 import torch
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfgen import canvas
-
-from puyu.core.messages import ToolCall
 from puyu.tools.base import Toolbox
 from puyu.tools.knowledge import KnowledgeSearch
 from puyu.tools.rag import ExtractError, KnowledgeBases, KnowledgeError, Limits
 from puyu.tools.rag.extract import extract
 from puyu.tools.rag.search import _sparse_index, search, search_kb
 from puyu.tools.rag.split import split_pages, tokenize
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+from puyu.core.messages import ToolCall
 
 torch.set_num_threads(1)
 

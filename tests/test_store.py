@@ -1,10 +1,11 @@
 """SQLite persistence and sessions: what was shown is written as it happens and survives a restart."""
 from puyu.agent.agent import Agent
-from puyu.core.messages import FinalEvent, Message, TokenEvent, ToolCallEvent
 from puyu.agent.session import ChatSession
 from puyu.agent.store import Store, agent_event
-from tests.fakes import CODE, DictInterpreter, ScriptedModel
 from puyu.tools.base import Toolbox
+
+from puyu.core.messages import FinalEvent, Message, TokenEvent, ToolCallEvent
+from tests.fakes import CODE, DictInterpreter, ScriptedModel
 
 
 def session(tmp_path, replies):

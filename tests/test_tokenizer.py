@@ -4,12 +4,12 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from puyu.core.messages import Message, ToolCall
-from puyu.core.protocols.internlm2 import SPECIAL_TOKENS, InternLM2Protocol
 from puyu.training.data.build import BuildConfig, Builder
 from puyu.training.data.schema import render, write_jsonl
 from puyu.training.tokenizer import chat_template, main
+
+from puyu.core.messages import Message, ToolCall
+from puyu.core.protocols.internlm2 import SPECIAL_TOKENS, InternLM2Protocol
 
 TOOLS = [{"name": "calculator", "description": "Evaluate an arithmetic expression.",
           "parameters": [{"name": "expression", "type": "STRING", "description": "e.g. 2*(3+4)"},

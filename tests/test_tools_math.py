@@ -4,13 +4,13 @@ import json
 import pytest
 import sympy as sp
 from PIL import Image
-
-from puyu.core.messages import ToolCall
 from puyu.tools.base import Toolbox
 from puyu.tools.common import ToolError
 from puyu.tools.mathparse import parse
 from puyu.tools.plot import Plot, PlotData
 from puyu.tools.symbolic import Calculator, Solve
+
+from puyu.core.messages import ToolCall
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ import pytest
 from agentlego.tools import Calculator as AgentLegoCalculator
 from lagent.actions import BaseAction, tool_api
 from PIL import Image, ImageDraw, ImageFont
-
-from puyu.core.messages import FinalEvent, Message, ToolCall, ToolCallEvent, ToolResultEvent
 from puyu.tools.base import Toolbox, as_action, tool_schema
 from puyu.tools.files import UploadError, human_size, save_upload, save_uploads, uploaded_paths
 from puyu.tools.registry import TOOL_NAMES, default_tools
+
+from puyu.core.messages import FinalEvent, Message, ToolCall, ToolCallEvent, ToolResultEvent
 
 
 def test_every_tool_builds_with_a_clean_schema(tmp_path):
@@ -105,6 +105,7 @@ def _font():
 
 def test_uploaded_image_goes_through_the_agent_to_ocr(tmp_path):
     from puyu.agent.agent import Agent
+
     from tests.fakes import ScriptedModel
 
     img = Image.new("RGB", (700, 120), "white")

@@ -7,12 +7,12 @@ from pathlib import Path
 import matplotlib
 import pytest
 from PIL import Image, ImageDraw, ImageFont
-
-from puyu.core.messages import ToolCall
 from puyu.tools.base import Toolbox
 from puyu.tools.ocr import OCR, join_words
 from puyu.tools.qr import QRMake, QRRead
 from puyu.tools.vision import FaceDetect, ImageEdit, ImageInfo
+
+from puyu.core.messages import ToolCall
 
 GRACE = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
 

@@ -5,11 +5,11 @@ import json
 import pytest
 import torch
 from PIL import Image
-
-from puyu.core.messages import ToolCall
 from puyu.tools.base import Toolbox
 from puyu.tools.common import ToolError
 from puyu.tools.registry import default_tools
+
+from puyu.core.messages import ToolCall
 
 SPECIAL = ["<unk>", "<pad>", "<s>", "</s>", "<image>", "USER:", "ASSISTANT:"]
 WORDS = SPECIAL + ["a", "the", "cat", "red", "image", "what", "is", "in", "this"]

@@ -14,18 +14,18 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from tiny_model import build_tiny_tokenizer
-from training_fixtures import make_records, tiny_run_args
-
-from puyu.core.messages import Message
-from puyu.core.protocols.internlm2 import ACTION_END, IM_END, InternLM2Protocol
-from puyu.core.dataclass_cli import parse
 from puyu.training import dataset, loop
 from puyu.training import model as models
 from puyu.training.dataset import IGNORE, DataError, Example, collate, encode, pack
 from puyu.training.loop import TokenLoss
 from puyu.training.lora import LoraConfig
 from puyu.training.pretrain import PretrainConfig, main
+from tiny_model import build_tiny_tokenizer
+from training_fixtures import make_records, tiny_run_args
+
+from puyu.core.dataclass_cli import parse
+from puyu.core.messages import Message
+from puyu.core.protocols.internlm2 import ACTION_END, IM_END, InternLM2Protocol
 
 ROOT = Path(__file__).resolve().parents[1]
 torch.set_num_threads(1)
@@ -348,8 +348,9 @@ def test_bundled_retrain_chains_the_three_steps_inside_one_budget(monkeypatch):
 def test_the_tokenizers_prompt_style_is_trained_on_and_travels_with_the_model(tmp_path, tok):
     """A tokenizer made with --prompt-style compact: training renders the conversations with the compact prompts,
     the exported folder says so (puyu.json), and the backends and the agent pick it up from there."""
-    from puyu.core.protocols.internlm2 import read_style, write_style
     from puyu.models.hf import HFModel
+
+    from puyu.core.protocols.internlm2 import read_style, write_style
     from puyu.runtime import Runtime
     from puyu.settings import Settings
     from tests.fakes import ScriptedModel

@@ -7,9 +7,6 @@ import random
 import re
 
 import pytest
-
-from puyu.core.messages import INTERPRETER, Message, ToolCall
-from puyu.core.protocols.internlm2 import InternLM2Protocol
 from puyu.training.data import gsm8k
 from puyu.training.data.build import BuildConfig, Builder, main
 from puyu.training.data.conversation import names_defined, names_used
@@ -25,6 +22,9 @@ from puyu.training.data.schema import (
     shared_data_dir,
     to_agent_flan,
 )
+
+from puyu.core.messages import INTERPRETER, Message, ToolCall
+from puyu.core.protocols.internlm2 import InternLM2Protocol
 
 GSM8K = shared_data_dir() / "gsm8k" / "train.jsonl"
 needs_gsm8k = pytest.mark.skipif(not GSM8K.exists(), reason=f"shared GSM8K data not found at {GSM8K}")

@@ -4,16 +4,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import puyu.tools.registry  # noqa: F401
 import pytest
 from fakes import ScriptedModel
-from streamlit.testing.v1 import AppTest
-
-import puyu.runtime  # noqa: F401  (loaded up front, as the app does in the background)
-import puyu.tools.registry  # noqa: F401
-from puyu.core.messages import ToolCall
 from puyu.agent.store import Store
 from puyu.models.base import ModelError
 from puyu.ui import backend
+from streamlit.testing.v1 import AppTest
+
+import puyu.runtime  # noqa: F401  (loaded up front, as the app does in the background)
+from puyu.core.messages import ToolCall
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 CALL = "Let me compute.<|action_start|><|interpreter|>\n```python\nprint(sum(i * i for i in range(1, 11)))\n```<|action_end|>"

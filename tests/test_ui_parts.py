@@ -11,19 +11,19 @@ from dataclasses import dataclass
 import pytest
 from fakes import ScriptedModel
 from PIL import Image
-
 from puyu.agent.agent import Agent
-from puyu.core.messages import TokenEvent, ToolCall, ToolResult
 from puyu.agent.session import ChatSession
 from puyu.agent.store import Store
 from puyu.models.base import GenerationConfig, ModelError
-from puyu.settings import Settings
 from puyu.tools.base import Toolbox
 from puyu.ui import backend, history, uploads
 from puyu.ui.components import display_text, output_text, tool_label
 from puyu.ui.i18n import TEXTS, t
 from puyu.ui.scripted import ScriptedTurns
 from puyu.ui.turns import LiveTurn
+
+from puyu.core.messages import TokenEvent, ToolCall, ToolResult
+from puyu.settings import Settings
 
 
 def fields(text: str) -> set[str]:

@@ -5,11 +5,10 @@ import json
 
 import pytest
 import torch
-from safetensors.torch import load_file
-from training_fixtures import tiny_run_args
-
 from puyu.training.averaging import WeightAverage
 from puyu.training.pretrain import main
+from safetensors.torch import load_file
+from training_fixtures import tiny_run_args
 
 torch.set_num_threads(1)
 

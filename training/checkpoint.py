@@ -12,7 +12,6 @@ import random
 from pathlib import Path
 
 import torch
-
 from puyu.training.averaging import WeightAverage
 from puyu.training.distributed import Dist
 from puyu.training.metrics import Metrics

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-
 from puyu.training.data.schema import Record, segments
 
 IGNORE = -100

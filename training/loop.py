@@ -18,15 +18,15 @@ from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
-from torch.nn.parallel import DistributedDataParallel
-from tqdm import tqdm
-
-from puyu.core.protocols.internlm2 import read_style
 from puyu.training import checkpoint, dataset, optimizers
 from puyu.training.averaging import WeightAverage
 from puyu.training.dataset import IGNORE, EncodeStats, Row
 from puyu.training.distributed import Dist, setup
 from puyu.training.metrics import Metrics
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from puyu.core.protocols.internlm2 import read_style
 
 
 @dataclass

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-
-from puyu.core.dataclass_cli import parse
 from puyu.training.averaging import WeightAverage
 from puyu.training.dataset import DataError, check_tokenizer
 from puyu.training.loop import TrainArgs, fit, load_data, start
+
+from puyu.core.dataclass_cli import parse
 
 
 @dataclass

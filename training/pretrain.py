@@ -13,15 +13,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import AutoTokenizer, GenerationConfig
-
-from puyu.core.protocols.internlm2 import IM_END, read_style, write_style
-from puyu.core.dataclass_cli import parse
 from puyu.training import checkpoint
 from puyu.training import model as models
 from puyu.training.averaging import WeightAverage
 from puyu.training.dataset import DataError, check_tokenizer
 from puyu.training.loop import TrainArgs, fit, load_data, start
+from transformers import AutoTokenizer, GenerationConfig
+
+from puyu.core.dataclass_cli import parse
+from puyu.core.protocols.internlm2 import IM_END, read_style, write_style
 
 
 @dataclass

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from puyu.core.dataclass_cli import parse
 from puyu.core.protocols.base import load_prompts
 from puyu.core.protocols.internlm2 import (
     API_PREFIX,
@@ -26,7 +27,6 @@ from puyu.core.protocols.internlm2 import (
     check_style,
     write_style,
 )
-from puyu.core.dataclass_cli import parse
 
 BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
 # Ids 0..9 in this order: tokens that must never be split or merged.

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import time
 from contextlib import nullcontext
-from pathlib import Path
 
 RUN_STARTED = time.time()
 
 import streamlit as st
-
 from puyu.ui import backend, components, history, sidebar, turns, uploads
 from puyu.ui.i18n import t
 

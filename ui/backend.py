@@ -19,9 +19,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from puyu.core.messages import Event, Message, TokenEvent
 from puyu.agent.store import Conversation, Store
 from puyu.models.base import ChatModel, ModelError
+
+from puyu.core.messages import Event, Message, TokenEvent
 from puyu.settings import Settings
 
 if TYPE_CHECKING:

@@ -12,8 +12,9 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from puyu.settings import Settings
 from puyu.ui.backend import SETTINGS_ENV
+
+from puyu.settings import Settings
 
 APP = Path(__file__).resolve().with_name("app.py")
 

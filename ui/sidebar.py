@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
-
-from puyu.settings import Settings
 from puyu.ui import backend, history
 from puyu.ui.i18n import LANGUAGES, t
+
+from puyu.settings import Settings
 
 ss = st.session_state
 

@@ -12,10 +12,11 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from puyu.core.messages import Event
-from puyu.settings import Settings
 from puyu.ui import backend, history, uploads
 from puyu.ui.i18n import t
+
+from puyu.core.messages import Event
+from puyu.settings import Settings
 
 LOCK_WAIT_S = 60.0
 """How long a new question waits for the conversation's previous answer to wind down."""

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from puyu.core.messages import Message
-from puyu.settings import Settings
 from puyu.tools import files
 from puyu.ui import backend
 from puyu.ui.i18n import t
+
+from puyu.core.messages import Message
+from puyu.settings import Settings
 
 IMAGE_TYPES = tuple(s.lstrip(".") for s in files.IMAGE_TYPES)
 DOC_TYPES = tuple(s.lstrip(".") for s in files.DOCUMENT_TYPES + files.TEXT_TYPES)

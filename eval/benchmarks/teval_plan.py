@@ -23,7 +23,6 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-
 from puyu.eval.benchmarks.base import Chat, GenerateBenchmark, Item, LoadOptions, mean_percent
 from puyu.eval.data import DataMissing, need, pick
 

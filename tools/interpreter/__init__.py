@@ -28,8 +28,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from puyu.core.messages import ToolResult
 from puyu.tools.interpreter.sandbox import Sandbox, SandboxLimits, snapshot
+
+from puyu.core.messages import ToolResult
 
 __all__ = ["PythonInterpreter", "SandboxLimits"]
 

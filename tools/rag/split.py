@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import jieba
 from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from puyu.tools.rag.extract import Page
 
 CHUNK_CHARS = 500

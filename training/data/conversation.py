@@ -8,11 +8,12 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from puyu.core.messages import INTERPRETER
 from puyu.training.data.families.base import Ctx, Names, Problem, output_matches, reply_number
 from puyu.training.data.phrasing import THOUGHT, Parts, Phraser, clean, noisy
 from puyu.training.data.runner import Run, Session
 from puyu.training.data.schema import Record, Turn
+
+from puyu.core.messages import INTERPRETER
 
 
 class Drop(Exception):

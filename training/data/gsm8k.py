@@ -17,10 +17,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from puyu.core.messages import INTERPRETER
 from puyu.training.data.phrasing import THOUGHT, Phraser, clean
 from puyu.training.data.runner import Session
 from puyu.training.data.schema import Record, Turn, numbers_in, shared_data_dir
+
+from puyu.core.messages import INTERPRETER
 
 _ANNOTATION = re.compile(r"<<([^<>]*)>>")
 _ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Add, ast.Sub, ast.Mult, ast.Div,

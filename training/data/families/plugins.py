@@ -16,7 +16,6 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from puyu.core.messages import ToolCall
 from puyu.training.data.conversation import Dialog, Drop
 from puyu.training.data.families import PROBLEMS
 from puyu.training.data.families.base import output_matches
@@ -24,6 +23,8 @@ from puyu.training.data.families.plugin_assets import ASSETS, Asset
 from puyu.training.data.families.plugin_phrasing import ASK, LABELS, NO_CODE, NO_FILE_ASK, NO_FILE_REPLY, REPLY
 from puyu.training.data.phrasing import OPEN, join, noisy
 from puyu.training.data.schema import Record, Turn
+
+from puyu.core.messages import ToolCall
 
 CANON = "/home/user/.local/share/puyu/conversations"
 """Where the app keeps a conversation's files (<data_dir>/conversations/<id>); paths in the data use it."""
