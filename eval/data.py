@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from puyu.core.config import shared_data_dir
+
 T = TypeVar("T")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class DataMissing(FileNotFoundError):
@@ -19,7 +19,7 @@ class DataMissing(FileNotFoundError):
 
 def shared_data(override: str | Path | None = None) -> Path:
     """The shared data folder: `override`, else $PUYU_SHARED_DATA, else `<repo root>/../shared/data`."""
-    root = Path(override or os.environ.get("PUYU_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
+    root = Path(override) if override else shared_data_dir()
     if not root.is_dir():
         raise DataMissing(f"the shared data folder {root} does not exist; set PUYU_SHARED_DATA or --data to "
                           "the folder that holds gsm8k/, teval/ and cmmlu/")

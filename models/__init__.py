@@ -6,7 +6,7 @@ from typing import Literal
 
 from puyu.models.base import ChatModel, GenerationConfig, ModelError
 
-from puyu.core.protocols.internlm2 import check_style, read_style
+from puyu.core.card import check_style, read_style
 
 __all__ = ["ChatModel", "GenerationConfig", "ModelError", "ModelSpec", "load"]
 

@@ -41,7 +41,7 @@ class ChatModel(ABC):
 
     name: str = "model"
     prompt_style: str = "internlm2"
-    """The system prompts the model was trained with (agent/protocols/internlm2.py STYLES); a model folder says
+    """The system prompts the model was trained with (puyu/core/card.py PROMPT_STYLES); a model folder says
     so in its puyu.json."""
 
     @abstractmethod

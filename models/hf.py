@@ -15,7 +15,7 @@ from pathlib import Path
 from puyu.models.base import ChatModel, GenerationConfig, ModelError, PromptTooLong
 from puyu.models.stops import StopCutter
 
-from puyu.core.protocols.internlm2 import read_style
+from puyu.core.card import read_style
 
 _CONTEXT = 4  # prompt tokens the detokenizer decodes along with the first new ones
 _DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",

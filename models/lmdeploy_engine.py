@@ -14,7 +14,7 @@ from typing import Any
 from puyu.models.base import ChatModel, GenerationConfig, ModelError
 from puyu.models.stops import StopCutter, cut_stream
 
-from puyu.core.protocols.internlm2 import read_style
+from puyu.core.card import read_style
 
 _INSTEAD = "use `--backend openai` against `lmdeploy serve api_server <model>` instead"
 

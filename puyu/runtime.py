@@ -8,8 +8,8 @@ from pathlib import Path
 from puyu.agent.agent import Agent, AgentConfig
 from puyu.agent.session import ChatSession
 from puyu.agent.store import Store
+from puyu.core.card import read_style
 from puyu.core.protocols import InternLM2Protocol, OpenAIToolsProtocol, ReActProtocol
-from puyu.core.protocols.internlm2 import read_style
 from puyu.models.base import ChatModel, GenerationConfig, ModelError
 from puyu.settings import BUNDLED_MODEL, Settings
 from puyu.tools.base import Toolbox

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from puyu.core.protocols.internlm2 import check_style
+from puyu.core.card import check_style
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED_MODEL = REPO / "models" / "bundled" / "puyu-tiny"

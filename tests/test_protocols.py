@@ -125,7 +125,7 @@ def test_compact_style_is_the_same_protocol_with_short_system_turns():
 
 
 def test_a_model_folder_says_its_prompt_style(tmp_path):
-    from puyu.core.protocols.internlm2 import read_style, write_style
+    from puyu.core.card import read_style, write_style
 
     assert read_style(tmp_path) == "internlm2" and read_style(None) == "internlm2"
     write_style(tmp_path, "compact")

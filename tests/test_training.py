@@ -350,7 +350,7 @@ def test_the_tokenizers_prompt_style_is_trained_on_and_travels_with_the_model(tm
     the exported folder says so (puyu.json), and the backends and the agent pick it up from there."""
     from puyu.models.hf import HFModel
 
-    from puyu.core.protocols.internlm2 import read_style, write_style
+    from puyu.core.card import read_style, write_style
     from puyu.runtime import Runtime
     from puyu.settings import Settings
     from tests.fakes import ScriptedModel

@@ -19,10 +19,10 @@ from puyu.training.data.schema import (
     from_agent_flan,
     read_jsonl,
     segments,
-    shared_data_dir,
     to_agent_flan,
 )
 
+from puyu.core.config import shared_data_dir
 from puyu.core.messages import INTERPRETER, Message, ToolCall
 from puyu.core.protocols.internlm2 import InternLM2Protocol
 

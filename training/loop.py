@@ -26,7 +26,7 @@ from puyu.training.metrics import Metrics
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from puyu.core.protocols.internlm2 import read_style
+from puyu.core.card import read_style
 
 
 @dataclass

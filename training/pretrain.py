@@ -20,8 +20,9 @@ from puyu.training.dataset import DataError, check_tokenizer
 from puyu.training.loop import TrainArgs, fit, load_data, start
 from transformers import AutoTokenizer, GenerationConfig
 
+from puyu.core.card import read_style, write_style
 from puyu.core.dataclass_cli import parse
-from puyu.core.protocols.internlm2 import IM_END, read_style, write_style
+from puyu.core.protocols.internlm2 import IM_END
 
 
 @dataclass

@@ -16,17 +16,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from puyu.core.card import check_style, write_style
 from puyu.core.dataclass_cli import parse
 from puyu.core.protocols.base import load_prompts
-from puyu.core.protocols.internlm2 import (
-    API_PREFIX,
-    INTERPRETER_TOKEN,
-    PLUGIN_TOKEN,
-    SPECIAL_TOKENS,
-    STYLES,
-    check_style,
-    write_style,
-)
+from puyu.core.protocols.internlm2 import API_PREFIX, INTERPRETER_TOKEN, PLUGIN_TOKEN, PROMPT_FILES, SPECIAL_TOKENS
 
 BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
 # Ids 0..9 in this order: tokens that must never be split or merged.
@@ -66,7 +59,7 @@ def chat_template(style: str = "internlm2") -> str:
     Variables: messages (role, content, name?, tool_call? {name, arguments} or tool_calls[0].function),
     tools (lagent schemas, as the protocol takes them), interpreter (bool, default false),
     language ("en" | "zh", default "en"), add_generation_prompt."""
-    prompts = json.dumps(load_prompts(STYLES[style]), ensure_ascii=True)
+    prompts = json.dumps(load_prompts(PROMPT_FILES[style]), ensure_ascii=True)
     names = json.dumps({"interpreter": INTERPRETER_TOKEN, "plugin": PLUGIN_TOKEN})
     head, tail = API_PREFIX.split("{tool_name}")
     mid, end = tail.split("{description}")

@@ -27,10 +27,11 @@ from pathlib import Path
 
 from lagent.actions import BaseAction
 from puyu.eval.benchmarks.base import AgentBenchmark, Item, LoadOptions, by_subject, mean_percent
-from puyu.eval.data import REPO_ROOT, DataMissing, pick
+from puyu.eval.data import DataMissing, pick
 from puyu.tools.base import check_arguments
 from puyu.tools.files import FILE_ARGUMENTS, replace_missing_files, uploaded_paths
 
+from puyu.core.config import REPO_ROOT
 from puyu.core.messages import INTERPRETER, Message
 
 DEFAULT_FILE = REPO_ROOT / "data" / "agent" / "heldout.jsonl"

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from puyu.training.data.phrasing import THOUGHT, Phraser, clean
 from puyu.training.data.runner import Session
-from puyu.training.data.schema import Record, Turn, numbers_in, shared_data_dir
+from puyu.training.data.schema import Record, Turn, numbers_in
 
+from puyu.core.config import shared_data_dir
 from puyu.core.messages import INTERPRETER
 
 _ANNOTATION = re.compile(r"<<([^<>]*)>>")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -37,14 +36,6 @@ from puyu.core.protocols.internlm2 import InternLM2Protocol, action_text
 ROLES = ("system", "user", "assistant", "environment")
 NAMES = ("interpreter", "plugin", "file")
 CATEGORIES = ("tool", "chat", "out_of_scope", "multi_turn", "gsm8k")
-
-
-def shared_data_dir() -> Path:
-    """`/work/shared/data` seen from the repository: `<repo>/../shared/data`, or $PUYU_SHARED_DATA."""
-    env = os.environ.get("PUYU_SHARED_DATA")
-    if env:
-        return Path(env)
-    return (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
 
 
 @dataclass

@@ -5,14 +5,14 @@
     <|im_start|>environment name=<|interpreter|>\noutput<|im_end|>\n   results come back in environment turns
 
 This module is the only place that writes this text: the agent, the training data and the tokenizer's
-chat_template test all go through it (tests/test_protocol_internlm2.py checks it against lagent).
+chat_template test all go through it (tests/test_protocols.py checks it against lagent).
 """
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
+from puyu.core.card import check_style
 from puyu.core.messages import INTERPRETER, ToolCall
 from puyu.core.protocols.base import Parsed, Protocol, Segment, load_prompts
 
@@ -34,34 +34,8 @@ def code_block(code: str) -> str:
     return f"```python\n{code.strip()}\n```"
 
 
-STYLES = {"internlm2": "internlm2", "compact": "internlm2-compact"}
-"""Prompt styles (agent/prompts/<file>.yaml): InternLM2's own, and a short one for the small models puyu trains."""
-STYLE_FILE = "puyu.json"
-"""A model or tokenizer folder says its prompt style here: {"prompt_style": "compact"}. No file: internlm2."""
-
-
-def check_style(style: str, where: str = "", field: str = "prompt style") -> str:
-    """`style` if it is one of STYLES; else a ValueError that says where it came from (a file, an option)."""
-    if style not in STYLES:
-        raise ValueError(f"{where}{': ' if where else ''}unknown {field} {style!r} (known: {', '.join(STYLES)})")
-    return style
-
-
-def read_style(directory: str | Path | None) -> str:
-    """The prompt style a model or tokenizer folder was trained with."""
-    path = Path(directory or "") / STYLE_FILE
-    if not directory or not path.is_file():
-        return "internlm2"
-    return check_style(json.loads(path.read_text("utf-8")).get("prompt_style", "internlm2"), str(path), "prompt_style")
-
-
-def write_style(directory: str | Path, style: str) -> None:
-    path = Path(directory) / STYLE_FILE
-    check_style(style, str(path))
-    if style == "internlm2":
-        path.unlink(missing_ok=True)
-    else:
-        path.write_text(json.dumps({"prompt_style": style}) + "\n", "utf-8")
+PROMPT_FILES = {"internlm2": "internlm2", "compact": "internlm2-compact"}
+"""The prompt file (prompts/<file>.yaml) of each prompt style the model card can name."""
 
 
 def summary(description: str) -> str:
@@ -105,7 +79,7 @@ class InternLM2Protocol(Protocol):
     def __init__(self, language: str = "en", meta: str | None = None, interpreter_prompt: str | None = None,
                  plugin_prompt: str | None = None, style: str = "internlm2"):
         self.style = check_style(style)
-        prompts = load_prompts(STYLES[style])[language]
+        prompts = load_prompts(PROMPT_FILES[style])[language]
         self.meta = prompts["meta"] if meta is None else meta
         self.interpreter_prompt = prompts["interpreter"] if interpreter_prompt is None else interpreter_prompt
         self.plugin_prompt = prompts["plugin"] if plugin_prompt is None else plugin_prompt

@@ -10,7 +10,8 @@ import zlib
 from functools import cache
 
 from puyu.training.data.phrasing import HELDOUT_PARTS, Parts, Phraser, noisy
-from puyu.training.data.schema import shared_data_dir
+
+from puyu.core.config import shared_data_dir
 
 ASK_CHAT = {
     ("greet", "en"): Parts("chat.greet.en", ["hi", "Hello!", "hey", "Hi there", "good evening", "hello puyu", "Hey, how's it going?",
