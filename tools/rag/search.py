@@ -95,12 +95,6 @@ def _sparse_index(kb: KnowledgeBase) -> _Sparse:
         return index
 
 
-def warm(kb: KnowledgeBase) -> None:
-    """Build the BM25 index now (seconds at 10,000 chunks) rather than in the first search after a change:
-    call it after uploads, in the same background task."""
-    _sparse_index(kb)
-
-
 def dense_weight(query: str) -> float:
     """How much to trust MiniLM for this query: fully for English, not at all for mostly-Chinese text,
     whose MiniLM vectors are noise that would push BM25's right answers down the fused list."""
