@@ -17,39 +17,36 @@ import tempfile
 import time
 from pathlib import Path
 
-from lagent.actions import BaseAction, tool_api
 from rich.console import Console
 from rich.table import Table
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from puyu.agent.agent import Agent, answer  # noqa: E402
-from puyu.agent.session import ChatSession  # noqa: E402
-from puyu.agent.store import Store  # noqa: E402
-from puyu.models.replay import ReplayModel  # noqa: E402
-from puyu.tools.base import Toolbox  # noqa: E402
-
-from puyu.core.messages import Message  # noqa: E402
-from puyu.core.protocols import InternLM2Protocol  # noqa: E402
 
 REPLIES = ['Let me add them.<|action_start|><|plugin|>\n{"name": "Add", "parameters": {"a": 2, "b": 40}}<|action_end|>',
            "The sum is 42."]
 
 
-class Add(BaseAction):
-    """Add two integers."""
+def add_tool():
+    """An instant plugin tool, built here so that `--help` need not import lagent."""
+    from lagent.actions import BaseAction, tool_api
 
-    @tool_api
-    def run(self, a: int, b: int) -> dict:
-        """Add two integers.
+    class Add(BaseAction):
+        """Add two integers."""
 
-        Args:
-            a (int): first
-            b (int): second
-        """
-        return {"sum": a + b}
+        @tool_api
+        def run(self, a: int, b: int) -> dict:
+            """Add two integers.
+
+            Args:
+                a (int): first
+                b (int): second
+            """
+            return {"sum": a + b}
+
+    return Add()
 
 
-def floor_turn(proto: InternLM2Protocol, box: Toolbox) -> None:
+def floor_turn(proto, box) -> None:
+    from puyu.core.messages import Message
+
     msgs = [Message("user", "2 + 40?")]
     proto.render(msgs, box.schemas(), False)
     call = proto.parse(REPLIES[0]).call
@@ -72,12 +69,22 @@ def main(argv=None) -> int:
     ap.add_argument("--turns", type=int, default=200)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
-    box = Toolbox([Add()])
-    model = ReplayModel(REPLIES, chunk_chars=8)
+    from puyu.agent.agent import Agent, answer
+    from puyu.agent.session import ChatSession
+    from puyu.agent.store import Store
+    from puyu.core.messages import Message
+    from puyu.core.protocols import InternLM2Protocol
+    from puyu.models.replay import ReplayModel
+    from puyu.tools.base import Toolbox
+
+    box = Toolbox([add_tool()])
+    work = Path(tempfile.mkdtemp(prefix="puyu-bench-agent-"))
+    (work / "script.json").write_text(json.dumps({"replies": REPLIES}))
+    model = ReplayModel.from_file(work / "script.json", chunk_chars=8)
     proto = InternLM2Protocol()
     agent = Agent(model, box, proto)
     assert answer(agent.run([Message("user", "2 + 40?")])) == "The sum is 42."
-    store = Store(Path(tempfile.mkdtemp()) / "bench.db")
+    store = Store(work / "bench.db")
     rows = {
         "floor": timed(lambda: floor_turn(proto, box), args.turns),
         "agent": timed(lambda: answer(agent.run([Message("user", "2 + 40?")])), args.turns),

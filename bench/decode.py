@@ -1,10 +1,16 @@
 """Decode speed of the transformers backend, one stream, against HF `generate()` measured in the same run.
 
-    python bench/decode.py                         # a random tiny checkpoint built on the fly
+    python bench/decode.py                         # random weights in a tiny shape (hidden 64, 2 layers)
     python bench/decode.py --size small            # a bigger random one (hidden 512, 8 layers)
+    python bench/decode.py models/bundled/puyu-tiny --random-weights   # the bundled model's shape and vocabulary
     python bench/decode.py /path/to/checkpoint --max-new-tokens 256 --out runs/decode.json
 
-Methods, all greedy, same prompt, same number of new tokens (EOS is ignored so every method runs to the end):
+The random models have the bundled model's architecture and tokenizer (bench/harness.py). A trained checkpoint
+ends its reply at EOS: puyu decodes first and the HF methods are then held to the same number of tokens, which
+is printed; with --random-weights the checkpoint's weights are replaced, so every method decodes the full
+--max-new-tokens (the weights do not change the speed).
+
+Methods, all greedy, same prompt, same number of new tokens:
 - puyu_stream:        HFModel.stream (explicit prefill + KV-cache loop, incremental detokenisation, stop check)
 - hf_generate_stream: model.generate(streamer=TextIteratorStreamer) in a thread, the usual HF streaming recipe
                       (the baseline)
@@ -25,15 +31,15 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from harness import llama_shape, random_weights
 
-SIZES = {"tiny": {"hidden_size": 64, "num_layers": 2}, "small": {"hidden_size": 512, "num_layers": 8}}
+SIZES = {"tiny": (64, 2), "small": (512, 8)}  # hidden size, layers
 PROMPT = "<|im_start|>user\nWrite a short poem about the sea.<|im_end|>\n<|im_start|>assistant\n"
 BASELINE = "hf_generate_stream"
 
 
 def run_puyu(model, prompt, n):
-    from puyu.models.base import GenerationConfig
+    from puyu.core.config import GenerationConfig
 
     start = time.perf_counter()
     first = None
@@ -49,7 +55,8 @@ def run_hf(model, prompt, n, streaming):
 
     hf, tok = model.model, model.tokenizer
     enc = tok(prompt, return_tensors="pt").to(model.device)
-    kw = {"max_new_tokens": n, "min_new_tokens": n, "do_sample": False, "pad_token_id": model._pad}
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    kw = {"max_new_tokens": n, "min_new_tokens": n, "do_sample": False, "pad_token_id": pad}
     start = time.perf_counter()
     if not streaming:
         with torch.inference_mode():
@@ -76,8 +83,10 @@ def run_hf(model, prompt, n, streaming):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("path", nargs="?", help="HF checkpoint dir (default: build a random one, see --size)")
-    ap.add_argument("--size", choices=sorted(SIZES), default="tiny")
+    ap.add_argument("path", nargs="?", help="HF checkpoint dir (default: random weights in --size's shape)")
+    ap.add_argument("--size", choices=sorted(SIZES), default="tiny", help="the random model's shape, without a path")
+    ap.add_argument("--random-weights", action="store_true",
+                    help="the checkpoint's shape and tokenizer with fresh random weights (decodes to the end)")
     ap.add_argument("--max-new-tokens", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -90,15 +99,20 @@ def main(argv=None):
         os.environ["PUYU_THREADS"] = str(args.threads)
 
     import torch
+
+    from puyu.models import BUNDLED_MODEL
     from puyu.models.hf import HFModel
 
-    from tests.tiny_model import build_tiny_checkpoint
-
     with tempfile.TemporaryDirectory() as tmp:
-        path = args.path or build_tiny_checkpoint(Path(tmp) / args.size, **SIZES[args.size])
+        if args.path and not args.random_weights:
+            path = args.path
+        elif args.path:
+            path = random_weights(args.path, Path(tmp) / "random")
+        else:
+            path = random_weights(BUNDLED_MODEL, Path(tmp) / args.size, **llama_shape(*SIZES[args.size]))
         model = HFModel(path, device=args.device, dtype=args.dtype)
-        model._eos = set()  # run every method to max_new_tokens (HF side: min_new_tokens)
-        n = args.max_new_tokens
+        # A reply that ends at EOS sets the count: the HF methods generate exactly as many tokens (min_new_tokens).
+        n = run_puyu(model, args.prompt, args.max_new_tokens)[0]
         methods = {"puyu_stream": lambda: run_puyu(model, args.prompt, n),
                    BASELINE: lambda: run_hf(model, args.prompt, n, streaming=True),
                    "hf_generate": lambda: run_hf(model, args.prompt, n, streaming=False)}
@@ -117,14 +131,16 @@ def main(argv=None):
     base = next(r["tokens_per_s"] for r in rows if r["method"] == BASELINE)
     for r in rows:
         r["vs_baseline"] = r["tokens_per_s"] / base
-    info = {"checkpoint": str(args.path or f"random {args.size} {SIZES[args.size]}"),
+    name = f"random {args.size} (hidden, layers) {SIZES[args.size]}" if not args.path else args.path
+    info = {"checkpoint": name + (" with random weights" if args.path and args.random_weights else ""),
             "params": sum(p.numel() for p in model.model.parameters()), "device": model.device,
             "dtype": str(next(model.model.parameters()).dtype), "threads": torch.get_num_threads(),
             "max_new_tokens": n, "repeats": args.repeats, "torch": torch.__version__,
             "cpu": platform.processor() or platform.machine(), "baseline": BASELINE}
 
+    stopped = f" (the reply ends at EOS; asked for {args.max_new_tokens})" if n < args.max_new_tokens else ""
     print(f"{info['checkpoint']}: {info['params'] / 1e6:.2f} M params, {info['device']} {info['dtype']}, "
-          f"{info['threads']} threads, {n} new tokens, median and best of {args.repeats}")
+          f"{info['threads']} threads, {n} new tokens{stopped}, median and best of {args.repeats}")
     print(f"{'method':<20}{'tokens':>8}{'tok/s':>10}{'best':>10}{'first ms':>10}{'vs base':>9}")
     for r in rows:
         print(f"{r['method']:<20}{r['new_tokens']:>8}{r['tokens_per_s']:>10.1f}{r['tokens_per_s_best']:>10.1f}"

@@ -1,9 +1,8 @@
 """Batched in-process eval against one item at a time, measured in the same run on the same items.
 
-    python bench/eval_batching.py PATH_TO_CHECKPOINT [--limit 16 --batch-size 8 --max-new-tokens 64 --repeats 2]
-    python bench/eval_batching.py --tiny            # a random checkpoint from tests/tiny_model.py
-    python bench/eval_batching.py --random puyu-tiny  # random weights in the bundled model's shape, with a BPE
-                                                      # tokenizer trained on the benchmark texts (training/)
+    python bench/eval_batching.py [PATH_TO_CHECKPOINT] [--limit 16 --batch-size 8 --max-new-tokens 64 --repeats 2]
+    python bench/eval_batching.py --random-weights   # the bundled model's shape and tokenizer, random weights:
+                                                     # every reply runs to --max-new-tokens (bench/harness.py)
 
 For each benchmark the runner predicts the same items twice with the model loaded once: with --batch-size 1 and
 --concurrency 1 (one item at a time), then with --batch-size B and --concurrency B (plain benchmarks batched into
@@ -22,10 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from puyu.eval.config import EvalConfig
-from puyu.eval.runner import load_model, run_eval
+from harness import random_weights
 
 
 def predictions(run: Path, bench: str) -> dict[str, object]:
@@ -34,31 +30,10 @@ def predictions(run: Path, bench: str) -> dict[str, object]:
     return {r["id"]: r.get("outputs") or [t["final"] for t in r["turns"]] for r in rows}
 
 
-def random_checkpoint(preset: str, out: Path, data: Path) -> Path:
-    """Random weights in a training/model.py preset's shape, and a 6k BPE vocabulary trained on benchmark texts:
-    the compute profile of the bundled model (its vocab and its prompt lengths) without its training."""
-    import csv
-
-    from puyu.training.model import build, shape
-    from puyu.training.tokenizer import save, train
-
-    texts = [json.loads(line)["question"] + json.loads(line)["answer"]
-             for line in (data / "gsm8k" / "train.jsonl").read_text("utf-8").splitlines()[:3000]]
-    for path in sorted((data / "cmmlu" / "dev").glob("*.csv")):
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            texts += [" ".join(row.values()) for row in csv.DictReader(f)]
-    from puyu.core.protocols.base import load_prompts
-
-    texts += [str(v) for lang in load_prompts("internlm2").values() for v in lang.values()] * 20
-    tokenizer = train(texts, vocab_size=6000, progress=False)
-    model = build(shape(preset), len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id,
-                  tokenizer.pad_token_id)
-    model.save_pretrained(out)
-    save(tokenizer, out)
-    return out
-
-
 def measure(model, args, bench: str, batch: int, out: Path) -> tuple[float, Path]:
+    from puyu.eval.config import EvalConfig
+    from puyu.eval.runner import run_eval
+
     cfg = EvalConfig(model=args.model, bench=[bench], limit=args.limit, out=out, batch_size=batch,
                      subjects=args.subjects.split(",") if args.subjects and bench == "cmmlu" else [],
                      concurrency=batch, max_new_tokens=args.max_new_tokens, max_wait_ms=args.max_wait_ms,
@@ -70,11 +45,9 @@ def measure(model, args, bench: str, batch: int, out: Path) -> tuple[float, Path
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model", nargs="?", help="a Hugging Face checkpoint dir")
-    parser.add_argument("--tiny", action="store_true", help="build a random checkpoint (tests/tiny_model.py)")
-    parser.add_argument("--random", metavar="PRESET", help="random weights in a training/model.py shape")
-    parser.add_argument("--tiny-hidden", type=int, default=256)
-    parser.add_argument("--tiny-layers", type=int, default=4)
+    parser.add_argument("model", nargs="?", help="a Hugging Face checkpoint dir (default: the bundled model)")
+    parser.add_argument("--random-weights", action="store_true",
+                        help="the checkpoint's shape and tokenizer with fresh random weights")
     parser.add_argument("--bench", default="gsm8k-agent,gsm8k-cot,cmmlu")
     parser.add_argument("--limit", type=int, default=16)
     parser.add_argument("--subjects", default="", help="CMMLU subjects (a full run goes subject by subject, so "
@@ -85,21 +58,17 @@ def main(argv=None) -> int:
     parser.add_argument("--max-wait-ms", type=float, default=50.0)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
-    if not args.model and not args.tiny and not args.random:
-        parser.error("give a checkpoint path, --tiny or --random PRESET")
+    from puyu.core.config import GenerationConfig
+    from puyu.eval.config import EvalConfig
+    from puyu.eval.runner import load_model
+    from puyu.models import BUNDLED_MODEL
+
     work = Path(tempfile.mkdtemp(prefix="puyu-bench-eval-"))
-    if args.random:
-        from puyu.eval.data import shared_data
-
-        args.model = str(random_checkpoint(args.random, work / args.random, shared_data()))
-    elif args.tiny:
-        from tests.tiny_model import build_tiny_checkpoint
-
-        args.model = str(build_tiny_checkpoint(work / "tiny", hidden_size=args.tiny_hidden,
-                                               num_layers=args.tiny_layers))
+    args.model = args.model or str(BUNDLED_MODEL)
+    if args.random_weights:
+        args.model = str(random_weights(args.model, work / "random"))
     model = load_model(EvalConfig(model=args.model, bench=["cmmlu"], device=args.device))
-    model.generate(["warm up"], __import__("puyu.models.base", fromlist=["GenerationConfig"]).GenerationConfig(
-        max_new_tokens=2))
+    model.generate(["warm up"], GenerationConfig(max_new_tokens=2))
     params = sum(p.numel() for p in model.model.parameters()) if hasattr(model, "model") else 0
     print(f"model {args.model} ({params / 1e6:.1f}M parameters)  threads {os.environ.get('PUYU_THREADS', 'auto')}  limit {args.limit}  "
           f"batch {args.batch_size}  max_new_tokens {args.max_new_tokens}")

@@ -1,6 +1,6 @@
 """Benchmark: puyu's sandboxed interpreter against lagent 0.2.4's IPythonInterpreter, in one run.
 
-    python bench/interpreter.py --out runs/bench_interpreter.json
+    python bench/interpreter.py --out runs/bench/interpreter.json
 
 Measures, for each: cold start (constructor + first `1+1`, median of --cold-n), warm round trip of `1+1` (median of
 --warm-n), and the real duration of a call to `while True: pass` with a 2 s timeout, plus whether the loop was
@@ -22,11 +22,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from rich.console import Console
+from rich.table import Table
 
-from puyu.tools.interpreter import PythonInterpreter, SandboxLimits  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+from puyu.core.config import SandboxLimits
+from puyu.tools.interpreter import PythonInterpreter
 
 LOOP, TIMEOUT_S = "while True: pass", 2
 
@@ -45,8 +45,8 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def tree_cpu_s(root_pid: int) -> float:
-    """CPU seconds used so far by a process and all its descendants (from /proc)."""
+def children_cpu_s(root_pid: int) -> float:
+    """CPU seconds used so far by all descendants of a process (from /proc), the process itself not counted."""
     stats = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
@@ -61,15 +61,16 @@ def tree_cpu_s(root_pid: int) -> float:
         more = {pid for pid, (ppid, _) in stats.items() if ppid in tree} - tree
         tree |= more
         grew = bool(more)
-    return sum(stats[p][1] for p in tree if p in stats) / os.sysconf("SC_CLK_TCK")
+    return sum(stats[p][1] for p in tree - {root_pid} if p in stats) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_after(root_pid: int, window_s: float = 2.0) -> dict:
-    """CPU the process tree burns in the next `window_s`: an idle kernel uses ~0, a spinning loop gets a core's
-    share even on a loaded machine (load 10 on 2 cores still leaves it 0.2 s per second)."""
-    before = tree_cpu_s(root_pid)
+def cpu_after(window_s: float = 2.0) -> dict:
+    """CPU this benchmark's child processes (the one interpreter or kernel under test, and what it started) burn
+    in the next `window_s`: an idle one uses ~0, a spinning loop gets a core's share even on a loaded machine
+    (load 10 on 2 cores still leaves it 0.2 s per second)."""
+    before = children_cpu_s(os.getpid())
     time.sleep(window_s)
-    used = tree_cpu_s(root_pid) - before
+    used = children_cpu_s(os.getpid()) - before
     return {"cpu_s_in_next_2s": used, "still_running_after_timeout": used > 0.05 * window_s}
 
 
@@ -93,7 +94,7 @@ def bench_puyu(args, root: Path) -> dict:
         res = interp.run(LOOP)
         result["timeout_wall_s"] = time.perf_counter() - start
         result["timeout_message"] = res.text.splitlines()[-1]
-        result |= cpu_after(interp._proc.pid)
+        result |= cpu_after()
         result["next_call_ok"] = interp.run("1+1").text == "2"
         start = time.perf_counter()  # code that ignores the interrupt: the kill-and-restart path
         interp.run("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n" + LOOP)
@@ -136,7 +137,7 @@ def bench_lagent(args, root: Path) -> dict:
     res = interp.run(LOOP, timeout=TIMEOUT_S)
     result["timeout_wall_s"] = time.perf_counter() - start
     result["timeout_message"] = (res.errmsg or "").strip().splitlines()[-1][:200]
-    result |= cpu_after(interp.kernel_manager.provisioner.process.pid)
+    result |= cpu_after()
     interp.kernel_manager.interrupt_kernel()
     shut(interp)
 

@@ -1,7 +1,7 @@
 """Benchmark: OCR seconds per page and character accuracy, puyu's `ocr` pipeline against a plain
 `pytesseract.image_to_string` call (no line boxes, no annotated image) in the same run.
 
-    python bench/ocr.py --out runs/bench_ocr.json
+    python bench/ocr.py --out runs/bench/ocr.json
 
 Pages are rendered here: A4 at 150 dpi (1240 x 1754 px), 24 px text (about 11.5 pt), of English text
 (GSM8K questions), Chinese text (CMMLU questions) and both mixed line by line, from ../shared/data
@@ -23,13 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import pytesseract  # noqa: E402
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
-from puyu.tools.ocr import LANGS, recognise  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+from rich.console import Console
+from rich.table import Table
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PAGE, MARGIN, SIZE = (1240, 1754), 90, 24
@@ -77,7 +72,10 @@ def wrap(text: str, font, width: int) -> list[str]:
     return lines + [line] if line else lines
 
 
-def render(kind: str, english: list[str], chinese: list[str], font) -> tuple[Image.Image, str]:
+def render(kind: str, english: list[str], chinese: list[str], font):
+    """A page of `kind` (en, zh or mixed) and the text on it."""
+    from PIL import Image, ImageDraw
+
     img = Image.new("RGB", PAGE, "white")
     draw = ImageDraw.Draw(img)
     lines: list[str] = []
@@ -93,7 +91,7 @@ def render(kind: str, english: list[str], chinese: list[str], font) -> tuple[Ima
 
 
 def cjk_font_path() -> str | None:
-    out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True).stdout
+    out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, check=False).stdout
     files = sorted(line.split(":")[0].strip() for line in out.splitlines() if line.strip())
     return files[0] if files else None
 
@@ -104,6 +102,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
+    import pytesseract
+    from PIL import ImageFont
+
+    from puyu.tools.ocr import LANGS, recognise
+
     font_path = cjk_font_path()
     if font_path is None:
         sys.exit("no CJK font: install fonts-wqy-zenhei (fc-list :lang=zh is empty)")

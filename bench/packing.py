@@ -3,7 +3,7 @@
 attention kernels than sdpa's default (on CPU, its flash kernel).
 
     python bench/packing.py --data data/agent/train.jsonl --tokenizer data/tokenizer --model puyu-tiny \
-        --steps 15 --out bench/results/packing.json
+        --steps 15 --out runs/bench/packing.json
 
 Same conversations, same model, same process: each mode runs real optimizer steps (forward, backward, AdamW)
 with the training loop's own loss, and counts only real (non-pad) tokens; steps alternate between the modes so
@@ -14,23 +14,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as training/__init__.py does, before torch loads OpenMP
-
-import torch
-from puyu.training import dataset
-from puyu.training import model as models
-from puyu.training.loop import TokenLoss
-from puyu.training.pretrain import load_tokenizer
-from torch.nn.attention import SDPBackend, sdpa_kernel
-
 from puyu.core.dataclass_cli import parse
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as training/__init__.py does, before torch loads OpenMP
 
 
 @dataclass
@@ -68,8 +59,14 @@ class BenchConfig:
 class Mode:
     """One way of batching, with its own model and optimizer, timed a step at a time."""
 
-    def __init__(self, name: str, rows: list[dataset.Row], batch: int, cfg: BenchConfig, model, pad_id: int,
+    def __init__(self, name: str, rows: list, batch: int, cfg: BenchConfig, model, pad_id: int,
                  bf16: bool = False, attention: str = ""):
+        import torch
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        from puyu.training import dataset
+        from puyu.training.loop import TokenLoss
+
         self.name, self.rows, self.batch, self.pad_id, self.bf16 = name, rows, batch, pad_id, bf16
         if attention == "eager":
             model.config._attn_implementation = "eager"
@@ -81,6 +78,10 @@ class Mode:
         self.wall = self.cpu = 0.0
 
     def step(self, n: int, timed: bool) -> None:
+        import torch
+
+        from puyu.training import dataset
+
         picked = [self.rows[i] for i in self.order.take(n * self.batch, self.batch)]
         tensors = dataset.collate(picked, self.pad_id)
         wall, cpu = time.perf_counter(), time.process_time()
@@ -102,12 +103,20 @@ class Mode:
                 "ms_per_step": round(1000 * self.wall / self.steps, 1), "real_tokens": self.real}
 
 
-def _model(cfg: BenchConfig, shape, tokenizer, eos_id: int, pad_id: int):
+def new_model(cfg: BenchConfig, shape, tokenizer, eos_id: int, pad_id: int):
+    from puyu.training import model as models
+
     return models.build(shape, len(tokenizer), tokenizer.bos_token_id, eos_id, pad_id, seed=cfg.seed).train()
 
 
 def main(argv: list[str] | None = None) -> dict:
     cfg = parse(BenchConfig, argv, prog="bench/packing.py")
+    import torch
+
+    from puyu.training import dataset
+    from puyu.training import model as models
+    from puyu.training.pretrain import load_tokenizer
+
     torch.set_num_threads(cfg.threads)
     tokenizer = load_tokenizer(cfg.tokenizer)
     eos_id = dataset.check_tokenizer(tokenizer, cfg.tokenizer)["<|im_end|>"]
@@ -116,17 +125,17 @@ def main(argv: list[str] | None = None) -> dict:
     packed_rows = dataset.pack(examples, cfg.max_len)
     per_row = len(examples) / len(packed_rows)
     shape = models.shape(cfg.model, {"context": max(cfg.max_len, models.PRESETS[cfg.model].context)})
-    modes = [Mode("packed", packed_rows, cfg.batch_size, cfg, _model(cfg, shape, tokenizer, eos_id, pad_id), pad_id),
+    modes = [Mode("packed", packed_rows, cfg.batch_size, cfg, new_model(cfg, shape, tokenizer, eos_id, pad_id), pad_id),
              Mode("padded", dataset.unpacked(examples), max(1, round(per_row * cfg.batch_size)), cfg,
-                  _model(cfg, shape, tokenizer, eos_id, pad_id), pad_id)]
+                  new_model(cfg, shape, tokenizer, eos_id, pad_id), pad_id)]
     if cfg.bf16:
-        modes.append(Mode("bf16", packed_rows, cfg.batch_size, cfg, _model(cfg, shape, tokenizer, eos_id, pad_id),
+        modes.append(Mode("bf16", packed_rows, cfg.batch_size, cfg, new_model(cfg, shape, tokenizer, eos_id, pad_id),
                           pad_id, bf16=True))
     for kernel in cfg.attention:
         if kernel not in ("math", "eager"):
             raise SystemExit(f"bench/packing.py: --attention takes math and/or eager, not {kernel!r}")
         modes.append(Mode(f"bf16-{kernel}", packed_rows, cfg.batch_size, cfg,
-                          _model(cfg, shape, tokenizer, eos_id, pad_id), pad_id, bf16=True, attention=kernel))
+                          new_model(cfg, shape, tokenizer, eos_id, pad_id), pad_id, bf16=True, attention=kernel))
     # Steps alternate between the modes, so a busy machine slows both alike.
     for n in range(cfg.warmup + cfg.steps):
         for mode in modes:
