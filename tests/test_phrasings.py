@@ -19,12 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from puyu.core.config import shared_data_dir
 from puyu.training.data import gsm8k
 from puyu.training.data.build import BuildConfig, Builder, main
 from puyu.training.data.phrasing import ALL_PARTS
 from puyu.training.data.recipes import RECIPES
 
 SEED = 3
+CMMLU = shared_data_dir() / "cmmlu" / "test"
 PER_RECIPE = 60
 """Items per interpreter recipe, language and split."""
 PER_TOOL = {"calculator": 30, "solve": 30, "ocr": 40, "image_info": 60, "image_edit": 50, "qr_read": 50,
@@ -58,6 +60,8 @@ def _unavailable(group: str) -> str | None:
     """Why a group cannot be built here, or None."""
     if group == "gsm8k" and not gsm8k.gsm8k_path().exists():
         return f"shared GSM8K data not found at {gsm8k.gsm8k_path()}"
+    if group in ("build", "interpreter") and not CMMLU.is_dir():  # Chinese out-of-scope questions come from CMMLU
+        return f"shared CMMLU data not found at {CMMLU}"
     if group == "ocr" and not shutil.which("tesseract"):
         return "tesseract is not installed"
     if group in SLOW and not os.environ.get("PUYU_SLOW_TESTS"):
