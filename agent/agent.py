@@ -2,14 +2,12 @@
 yields typed events as they happen. Everything else (UI, CLI, server, eval) only consumes these events."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
-from dataclasses import dataclass, field
 from typing import Iterator
 
-from puyu.models.base import ChatModel, GenerationConfig, ModelError
-from puyu.tools.base import Toolbox
-
+from puyu.core.config import AgentConfig, GenerationConfig
 from puyu.core.messages import (
     ErrorEvent,
     Event,
@@ -22,21 +20,8 @@ from puyu.core.messages import (
     ToolResultEvent,
 )
 from puyu.core.protocols import InternLM2Protocol, Protocol
-
-
-@dataclass
-class AgentConfig:
-    max_steps: int = 6
-    """Model calls allowed for one user turn (each tool call costs one)."""
-    max_retries: int = 2
-    """Malformed or failing tool calls tolerated in one turn before the agent gives up."""
-    max_observation_chars: int = 4000
-    """A tool result longer than this is cut before the model sees it (the UI still gets all of it)."""
-    gen: GenerationConfig = field(default_factory=GenerationConfig)
-
-    def __post_init__(self):
-        if self.max_steps < 1 or self.max_retries < 0:
-            raise ValueError("max_steps must be >= 1 and max_retries >= 0")
+from puyu.models.base import ChatModel, ModelError
+from puyu.tools.base import Toolbox
 
 
 def held_back(text: str, markers: tuple[str, ...]) -> int:
@@ -51,11 +36,12 @@ def held_back(text: str, markers: tuple[str, ...]) -> int:
 
 class Agent:
     def __init__(self, model: ChatModel, toolbox: Toolbox | None = None, protocol: Protocol | None = None,
-                 config: AgentConfig | None = None):
+                 config: AgentConfig | None = None, gen: GenerationConfig | None = None):
         self.model = model
         self.toolbox = toolbox or Toolbox()
         self.protocol = protocol or InternLM2Protocol()
         self.config = config or AgentConfig()
+        self.gen = gen or GenerationConfig()
 
     def prompt(self, messages: list[Message]) -> str:
         return self.protocol.render(messages, self.toolbox.schemas(), interpreter=self.toolbox.interpreter is not None)
@@ -102,8 +88,7 @@ class Agent:
     def _generate(self, messages: list[Message], cancel: threading.Event):
         """Stream one model reply, yielding the user-visible part as TokenEvents; return its text and how it
         reads (a reply, a call, or a malformed call)."""
-        gen = GenerationConfig(**{**self.config.gen.__dict__,
-                                  "stop": list(dict.fromkeys(self.config.gen.stop + self.protocol.stop))})
+        gen = dataclasses.replace(self.gen, stop=list(dict.fromkeys(self.gen.stop + self.protocol.stop)))
         if getattr(self.protocol, "native_tools", False):
             return (yield from self._generate_native(messages, gen, cancel))
         text, shown = "", 0

@@ -7,7 +7,6 @@ from typing import Iterator
 
 from puyu.agent.agent import Agent
 from puyu.agent.store import Store
-
 from puyu.core.messages import Event, Message, TokenEvent
 
 

@@ -31,13 +31,14 @@ def predictions(run: Path, bench: str) -> dict[str, object]:
 
 
 def measure(model, args, bench: str, batch: int, out: Path) -> tuple[float, Path]:
+    from puyu.core.config import GenerationConfig, ModelSpec
     from puyu.eval.config import EvalConfig
     from puyu.eval.runner import run_eval
 
-    cfg = EvalConfig(model=args.model, bench=[bench], limit=args.limit, out=out, batch_size=batch,
+    cfg = EvalConfig(model=ModelSpec(args.model, device=args.device), bench=[bench], limit=args.limit, out=out,
+                     gen=GenerationConfig(max_new_tokens=args.max_new_tokens), batch_size=batch,
                      subjects=args.subjects.split(",") if args.subjects and bench == "cmmlu" else [],
-                     concurrency=batch, max_new_tokens=args.max_new_tokens, max_wait_ms=args.max_wait_ms,
-                     progress=False, device=args.device)
+                     concurrency=batch, max_wait_ms=args.max_wait_ms, progress=False)
     start = time.perf_counter()
     run_eval(cfg, model=model, log=lambda m: None)
     return time.perf_counter() - start, out
@@ -58,16 +59,15 @@ def main(argv=None) -> int:
     parser.add_argument("--max-wait-ms", type=float, default=50.0)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
-    from puyu.core.config import GenerationConfig
-    from puyu.eval.config import EvalConfig
-    from puyu.eval.runner import load_model
+    from puyu.agent.factory import load_model
+    from puyu.core.config import GenerationConfig, ModelSpec
     from puyu.models import BUNDLED_MODEL
 
     work = Path(tempfile.mkdtemp(prefix="puyu-bench-eval-"))
     args.model = args.model or str(BUNDLED_MODEL)
     if args.random_weights:
         args.model = str(random_weights(args.model, work / "random"))
-    model = load_model(EvalConfig(model=args.model, bench=["cmmlu"], device=args.device))
+    model = load_model(ModelSpec(args.model, device=args.device))
     model.generate(["warm up"], GenerationConfig(max_new_tokens=2))
     params = sum(p.numel() for p in model.model.parameters()) if hasattr(model, "model") else 0
     print(f"model {args.model} ({params / 1e6:.1f}M parameters)  threads {os.environ.get('PUYU_THREADS', 'auto')}  limit {args.limit}  "

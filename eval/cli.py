@@ -16,10 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["compare"]:
         return compare_main(argv[1:])
-    from puyu.eval.config import EvalConfig
+    from puyu.eval.config import EVAL_NAMES, EvalConfig
 
-    cfg = parse(EvalConfig, argv, prog="puyu eval")
-    if not cfg.model:
+    cfg = parse(EvalConfig, argv, prog="puyu eval", aliases=EVAL_NAMES)
+    if not (cfg.model.name or cfg.model.base_url):
         print("puyu eval: error: --model is required (a checkpoint dir or a server URL)", file=sys.stderr)
         return 2
     return _run(cfg)

@@ -8,6 +8,7 @@ How items reach the model:
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import tempfile
@@ -17,20 +18,21 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from pathlib import Path
 
-from puyu.agent.agent import Agent, AgentConfig
+from tqdm import tqdm
+
+from puyu.agent.factory import build_agent, load_model
+from puyu.core.config import GenerationConfig
+from puyu.core.messages import ErrorEvent, FinalEvent, Message, TokenEvent, event_to_dict
+from puyu.core.protocols import InternLM2Protocol
+from puyu.core.protocols.internlm2 import IM_END
 from puyu.eval import benchmarks
 from puyu.eval.benchmarks.base import AgentBenchmark, Benchmark, Chat, GenerateBenchmark, Item, LoadOptions
 from puyu.eval.cache import PredictionCache
 from puyu.eval.config import EvalConfig
 from puyu.eval.data import shared_data
-from puyu.models.base import ChatModel, GenerationConfig, ModelError, PromptTooLong, generate_each
+from puyu.models.base import ChatModel, ModelError, PromptTooLong, generate_each
 from puyu.models.batching import BatchingModel
 from puyu.tools.base import Toolbox
-from tqdm import tqdm
-
-from puyu.core.messages import ErrorEvent, FinalEvent, Message, TokenEvent, event_to_dict
-from puyu.core.protocols import PROTOCOLS, InternLM2Protocol
-from puyu.core.protocols.internlm2 import IM_END
 
 InterpreterFactory = Callable[[Path], object]
 
@@ -40,17 +42,6 @@ _PLAIN = InternLM2Protocol(meta="", interpreter_prompt="", plugin_prompt="")
 
 class RunError(RuntimeError):
     """The run cannot go on (backend down, predictions of another model in --out); the message says why."""
-
-
-def load_model(cfg: EvalConfig) -> ChatModel:
-    from puyu.models import ModelSpec, load
-
-    if cfg.backend == "openai":
-        spec = ModelSpec("openai", cfg.served_model, base_url=cfg.model, api_key=cfg.api_key)
-    else:
-        spec = ModelSpec(cfg.backend, cfg.model, device=cfg.device, dtype=cfg.dtype, adapter=cfg.adapter,
-                         trust_remote_code=cfg.trust_remote_code)
-    return load(spec)
 
 
 def default_interpreter(workdir: Path):
@@ -68,8 +59,8 @@ def render_chat(chat: Chat, cfg: EvalConfig, model: ChatModel) -> str:
 
 
 def generation(bench: Benchmark, cfg: EvalConfig, stop: list[str]) -> GenerationConfig:
-    return GenerationConfig(max_new_tokens=cfg.max_new_tokens or bench.max_new_tokens, temperature=cfg.temperature,
-                            seed=cfg.seed, stop=stop)
+    return dataclasses.replace(cfg.gen, max_new_tokens=cfg.max_new_tokens(bench.max_new_tokens), stop=stop,
+                               seed=cfg.seed if cfg.gen.seed is None else cfg.gen.seed)
 
 
 # ---- one run ----------------------------------------------------------------------------------------------------
@@ -108,10 +99,10 @@ def run_eval(cfg: EvalConfig, model: ChatModel | None = None,
             (cfg.out / "predictions" / f"{bench.name}.jsonl").unlink(missing_ok=True)
     same = check_run_dir(cfg)
     own = model is None
-    model = load_model(cfg) if own else model
+    model = load_model(cfg.model) if own else model
     results = report.load_results(cfg.out) if same else report.empty_results()
-    results["config"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(cfg).items()
-                         if k != "api_key"}  # results get shared; a key must not travel with them
+    results["config"] = json.loads(json.dumps(dataclasses.asdict(cfg), default=str))
+    results["config"]["model"].pop("api_key", None)  # results get shared; a key must not travel with them
     try:
         for bench, items in loaded:
             cache = PredictionCache(cfg.out / "predictions" / f"{bench.name}.jsonl")
@@ -242,17 +233,12 @@ def run_agent_item(bench: AgentBenchmark, item: Item, model: ChatModel, cfg: Eva
                    make_interpreter: InterpreterFactory) -> dict:
     gen = generation(bench, cfg, [])
     language = bench.language(item)
-    if cfg.protocol == "react" and cfg.chat_format == "model":
-        protocol = PROTOCOLS["react"](language, chat_template=model.apply_chat_template)
-    elif cfg.protocol == "internlm2":
-        protocol = PROTOCOLS["internlm2"](language, style=model.prompt_style)  # as the model was trained
-    else:
-        protocol = PROTOCOLS[cfg.protocol](language)
-    steps = bench.max_steps or cfg.max_steps
+    agent_cfg = dataclasses.replace(cfg.agent, language=language, max_steps=bench.max_steps or cfg.agent.max_steps)
+    template = model.apply_chat_template if cfg.agent.protocol == "react" and cfg.chat_format == "model" else None
     with tempfile.TemporaryDirectory(prefix="puyu-eval-") as work:
         interpreter = make_interpreter(Path(work)) if bench.uses_interpreter(item) else None
         toolbox = Toolbox(bench.tools(item), interpreter=interpreter, workdir=work)
-        agent = Agent(model, toolbox, protocol, AgentConfig(max_steps=steps, gen=gen))
+        agent = build_agent(model, toolbox, agent_cfg, gen, chat_template=template)
         messages: list[Message] = []
         turns = []
         try:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from typing import Iterator
+
+from puyu.core.config import GenerationConfig
 
 
 class ModelError(RuntimeError):
@@ -13,26 +14,6 @@ class ModelError(RuntimeError):
 class PromptTooLong(ModelError):
     """One prompt does not fit the model's context. That prompt's failure, not the backend's: a batch it was in
     can be answered without it (see `generate_each`)."""
-
-
-@dataclass
-class GenerationConfig:
-    max_new_tokens: int = 512
-    """Upper bound on generated tokens for one call."""
-    temperature: float = 0.0
-    """0 means greedy decoding."""
-    top_p: float = 1.0
-    stop: list[str] = field(default_factory=list)
-    """Generation ends at the first of these strings; the stop string itself is not returned."""
-    seed: int | None = None
-
-    def __post_init__(self):
-        if self.max_new_tokens < 1:
-            raise ValueError("max_new_tokens must be >= 1")
-        if self.temperature < 0:
-            raise ValueError("temperature must be >= 0")
-        if not 0 < self.top_p <= 1:
-            raise ValueError("top_p must be in (0, 1]")
 
 
 class ChatModel(ABC):

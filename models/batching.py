@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 
-from puyu.models.base import ChatModel, GenerationConfig, ModelError, generate_each
+from puyu.core.config import GenerationConfig
+from puyu.models.base import ChatModel, ModelError, generate_each
 
 
 def _key(gen: GenerationConfig) -> str:

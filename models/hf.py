@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from puyu.models.base import ChatModel, GenerationConfig, ModelError, PromptTooLong
-from puyu.models.stops import StopCutter
-
 from puyu.core.card import read_style
+from puyu.core.config import GenerationConfig
+from puyu.models.base import ChatModel, ModelError, PromptTooLong
+from puyu.models.stops import StopCutter
 
 _CONTEXT = 4  # prompt tokens the detokenizer decodes along with the first new ones
 _DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
@@ -23,9 +23,8 @@ _DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf1
 
 
 def default_threads() -> int:
-    """Torch CPU threads: $PUYU_THREADS, else the physical cores this process may run on.
-
-    Hyper-threads slow matrix work down, so logical cores are not counted.
+    """Torch CPU threads when `ModelSpec.threads` does not say: $PUYU_THREADS, else the physical cores this process
+    may run on. Hyper-threads slow matrix work down, so logical cores are not counted.
     """
     env = os.environ.get("PUYU_THREADS", "").strip()
     if env:
@@ -124,7 +123,7 @@ class HFModel(ChatModel):
     """A causal LM loaded with `AutoModelForCausalLM`, optionally with a peft LoRA adapter merged in."""
 
     def __init__(self, path: str | Path, *, device: str = "auto", dtype: str = "auto", adapter: str | None = None,
-                 trust_remote_code: bool = False):
+                 trust_remote_code: bool = False, threads: int | None = None):
         import torch
         import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -137,7 +136,7 @@ class HFModel(ChatModel):
         except ValueError as e:
             raise ModelError(str(e)) from e
         self.device = _pick_device(device)
-        torch.set_num_threads(default_threads())
+        torch.set_num_threads(threads or default_threads())
         bars = transformers.utils.logging.is_progress_bar_enabled()
         transformers.utils.logging.disable_progress_bar()  # a chat CLI should not draw loading bars
         try:

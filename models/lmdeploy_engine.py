@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from puyu.models.base import ChatModel, GenerationConfig, ModelError
-from puyu.models.stops import StopCutter, cut_stream
-
 from puyu.core.card import read_style
+from puyu.core.config import GenerationConfig
+from puyu.models.base import ChatModel, ModelError
+from puyu.models.stops import StopCutter, cut_stream
 
 _INSTEAD = "use `--backend openai` against `lmdeploy serve api_server <model>` instead"
 

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from puyu.models.base import ChatModel, GenerationConfig, ModelError
+
+from puyu.core.config import GenerationConfig
+from puyu.models.base import ChatModel, ModelError
 from puyu.models.stops import StopCutter, cut_stream
 
 

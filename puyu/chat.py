@@ -7,10 +7,10 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.syntax import Syntax
 
+from puyu.core.config import Settings
 from puyu.core.messages import ErrorEvent, FinalEvent, TokenEvent, ToolCallEvent, ToolResultEvent
 from puyu.models.base import ModelError
 from puyu.runtime import Runtime
-from puyu.settings import Settings
 
 HELP = "Commands: /new (new conversation), /regen (answer again), /exit. Ctrl-C stops an answer."
 
@@ -26,7 +26,7 @@ def chat(settings: Settings, conversation_id: str | None = None) -> int:
     cid = conversation_id or runtime.store.create().id
     interpreter = runtime.toolbox(cid, settings).interpreter
     sandbox = f"interpreter sandbox: {interpreter.sandbox}" if interpreter else "interpreter off"
-    console.print(f"[bold]puyu[/bold] · {settings.model} · {sandbox} · conversation {cid}\n{HELP}")
+    console.print(f"[bold]puyu[/bold] · {settings.model.name} · {sandbox} · conversation {cid}\n{HELP}")
     try:
         while True:
             try:

@@ -6,8 +6,8 @@ import importlib
 import json
 import sys
 
-from puyu.core.dataclass_cli import add_arguments
-from puyu.settings import Settings, settings_from_args
+from puyu.core.config import SERVE_NAMES, Settings
+from puyu.settings import load_settings, settings_parser
 
 USAGE = """usage: puyu <command> [options]
 
@@ -26,13 +26,9 @@ TRAIN = {"": "puyu.training.pretrain", "data": "puyu.training.data.build", "toke
          "bundled": "puyu.training.bundled"}
 
 
-def _settings_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    return add_arguments(Settings, argparse.ArgumentParser(prog=prog, description=description))
-
-
 def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Settings:
     try:
-        return settings_from_args(vars(args))
+        return load_settings(vars(args))
     except ValueError as e:
         parser.error(str(e))
 
@@ -42,7 +38,7 @@ def cmd_ask(argv: list[str]) -> int:
     from puyu.models.base import ModelError
     from puyu.runtime import Runtime
 
-    parser = _settings_parser("puyu ask", "Ask the agent one question.")
+    parser = settings_parser("puyu ask", "Ask the agent one question.")
     parser.add_argument("question")
     parser.add_argument("--json", action="store_true", help="print the whole trace as JSON")
     parser.add_argument("--conversation", help="continue this conversation id")
@@ -92,7 +88,7 @@ def _print_step(event) -> None:
 def cmd_chat(argv: list[str]) -> int:
     from puyu.chat import chat
 
-    parser = _settings_parser("puyu chat", "Talk to the agent in the terminal.")
+    parser = settings_parser("puyu chat", "Talk to the agent in the terminal.")
     parser.add_argument("--conversation", help="continue this conversation id")
     args = parser.parse_args(argv)
     return chat(_settings(parser, args), args.conversation)
@@ -101,20 +97,16 @@ def cmd_chat(argv: list[str]) -> int:
 def cmd_serve(argv: list[str]) -> int:
     from puyu.serve import serve
 
-    parser = _settings_parser("puyu serve", "An OpenAI-compatible HTTP API over the agent.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--server-api-key", help="require this Bearer key from clients (or env PUYU_API_KEY)")
-    args = parser.parse_args(argv)
-    return serve(_settings(parser, args), args.host, args.port, args.server_api_key)
+    parser = settings_parser("puyu serve", "An OpenAI-compatible HTTP API over the agent.", SERVE_NAMES)
+    return serve(_settings(parser, parser.parse_args(argv)))
 
 
 def cmd_ui(argv: list[str]) -> int:
     from puyu.ui.launch import launch
 
-    parser = _settings_parser("puyu ui", "The Streamlit chat app.")
-    parser.add_argument("--port", type=int, default=8501)
-    parser.add_argument("--host", default="127.0.0.1")
+    parser = settings_parser("puyu ui", "The Streamlit chat app.")
+    parser.add_argument("--port", type=int, default=8501, help="the app's port (default: 8501)")
+    parser.add_argument("--host", default="127.0.0.1", help="the app's address (default: 127.0.0.1)")
     args = parser.parse_args(argv)
     return launch(_settings(parser, args), args.host, args.port)
 

@@ -11,7 +11,6 @@ import base64
 import binascii
 import hmac
 import json
-import os
 import threading
 import time
 import uuid
@@ -23,10 +22,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool
 
+from puyu.core.config import Settings
 from puyu.core.messages import ErrorEvent, FinalEvent, Message, TokenEvent, event_to_dict
 from puyu.models.base import ModelError
 from puyu.runtime import Runtime
-from puyu.settings import Settings
 from puyu.tools.files import UploadError, save_uploads
 
 
@@ -51,9 +50,9 @@ def error(status: int, message: str, kind: str = "invalid_request_error") -> JSO
     return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status_code=status)
 
 
-def create_app(runtime: Runtime, api_key: str | None = None) -> FastAPI:
+def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title="puyu", version="0.1.0")
-    api_key = api_key or os.environ.get("PUYU_API_KEY")
+    api_key = runtime.settings.server.api_key
 
     @app.middleware("http")
     async def check_key(request: Request, call_next):
@@ -98,8 +97,8 @@ def create_app(runtime: Runtime, api_key: str | None = None) -> FastAPI:
             model = runtime.model
         except ModelError as e:
             return error(503, f"the model could not be loaded: {e}", "server_error")
-        settings = runtime.settings.replace(**{k: v for k, v in dict(
-            temperature=req.temperature, top_p=req.top_p, max_new_tokens=req.max_tokens).items() if v is not None})
+        sampling = {"temperature": req.temperature, "top_p": req.top_p, "max_new_tokens": req.max_tokens}
+        settings = runtime.settings.replace(gen={k: v for k, v in sampling.items() if v is not None})
         cid, created = req.conversation_id, req.conversation_id is None
         if created:
             cid = runtime.store.create(settings={"origin": "api"}).id
@@ -201,7 +200,7 @@ def _complete(events: Iterator, rid: str, cid: str, model: str) -> JSONResponse:
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}})
 
 
-def serve(settings: Settings, host: str, port: int, api_key: str | None = None) -> int:
+def serve(settings: Settings) -> int:
     import uvicorn
 
     runtime = Runtime(settings)
@@ -210,7 +209,8 @@ def serve(settings: Settings, host: str, port: int, api_key: str | None = None) 
     except ModelError as e:
         print(f"puyu serve: {e}")
         return 2
-    print(f"puyu serve: http://{host}:{port}/v1 (model {settings.model}, data {settings.data_dir})", flush=True)
-    uvicorn.run(create_app(runtime, api_key), host=host, port=port, log_level="warning")
+    host, port = settings.server.host, settings.server.port
+    print(f"puyu serve: http://{host}:{port}/v1 (model {settings.model.name}, data {settings.data_dir})", flush=True)
+    uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
     runtime.close()
     return 0

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from puyu.models.base import ChatModel, GenerationConfig, ModelError
+from puyu.models.base import ChatModel, ModelError
+from puyu.core.config import GenerationConfig
 from puyu.models.replay import cut_at_stop
 
 from puyu.core.messages import ToolResult

@@ -3,11 +3,12 @@ import threading
 
 import pytest
 from lagent.actions import BaseAction, tool_api
-from puyu.agent.agent import Agent, AgentConfig, answer, held_back
+
+from puyu.agent.agent import Agent, answer, held_back
+from puyu.core.config import AgentConfig
+from puyu.core.messages import ErrorEvent, FinalEvent, Message, TokenEvent, ToolCallEvent, ToolResultEvent
 from puyu.models.base import ModelError
 from puyu.tools.base import Toolbox
-
-from puyu.core.messages import ErrorEvent, FinalEvent, Message, TokenEvent, ToolCallEvent, ToolResultEvent
 from tests.fakes import CODE, PLUGIN, DictInterpreter, ScriptedModel
 
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from puyu.settings import BUNDLED_MODEL
+from puyu.models import BUNDLED_MODEL
 from tests.serve_helpers import REPO, write_script
 
 PROGRAM = "values = [3, 141, 59, 26]\nprint(sum(v * v for v in values))"

@@ -11,7 +11,7 @@ from puyu.ui import backend
 
 from puyu.client import RemoteAgent
 from puyu.core.messages import ErrorEvent, FinalEvent, ToolResultEvent
-from puyu.settings import Settings
+from puyu.core.config import Settings
 from tests.serve_helpers import Server, write_script
 
 # The interpreter keeps `x` between turns of one server conversation: 41 on the first turn, then 42, 43...
@@ -28,7 +28,7 @@ def server(tmp_path_factory):
 
 
 def session(server, tmp_path, cid=None):
-    store = Store(tmp_path / "puyu.ui.db")
+    store = Store(tmp_path / "ui.db")
     cid = cid or store.create().id
     agent = RemoteAgent(server.url, links=tmp_path / "remote.json", local_id=cid)
     return ChatSession(store, cid, agent), store, cid
@@ -89,7 +89,7 @@ def test_a_refused_upload_is_a_clear_400(server):
 
 
 def test_server_down_is_a_backend_error_not_a_traceback(tmp_path):
-    settings = Settings(agent_url="http://127.0.0.1:9", data_dir=str(tmp_path))
+    settings = Settings().replace(agent_url="http://127.0.0.1:9", data_dir=str(tmp_path))
     with pytest.raises(backend.BackendError, match="puyu serve"):
         backend.open_chat(settings, "c1")
 

@@ -4,7 +4,8 @@ import time
 
 import pytest
 from puyu.agent.agent import Agent, answer
-from puyu.models.base import ChatModel, GenerationConfig, ModelError
+from puyu.models.base import ChatModel, ModelError
+from puyu.core.config import GenerationConfig
 from puyu.models.batching import BatchingModel
 from puyu.tools.base import Toolbox
 

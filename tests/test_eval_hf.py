@@ -2,10 +2,11 @@
 import json
 
 import pytest
+
+from puyu.core.config import GenerationConfig, ModelSpec
 from puyu.eval.config import EvalConfig
 from puyu.eval.data import DataMissing, shared_data
 from puyu.eval.runner import run_eval
-
 from tests.test_eval_fakes import DictInterpreter
 from tests.tiny_model import build_tiny_checkpoint
 
@@ -31,9 +32,9 @@ def test_tiny_checkpoint_through_the_transformers_backend(ckpt, tmp_path, monkey
     monkeypatch.setenv("PUYU_THREADS", "1")
     runs = {}
     for batch in (1, 4):
-        cfg = EvalConfig(model=str(ckpt), bench=["cmmlu", "gsm8k-cot", "gsm8k-agent"], limit=2, data=DATA,
-                         out=tmp_path / f"b{batch}", batch_size=batch, concurrency=batch, max_new_tokens=6,
-                         device="cpu", progress=False)
+        cfg = EvalConfig(model=ModelSpec(str(ckpt), device="cpu"), gen=GenerationConfig(max_new_tokens=6),
+                         bench=["cmmlu", "gsm8k-cot", "gsm8k-agent"], limit=2, data=DATA,
+                         out=tmp_path / f"b{batch}", batch_size=batch, concurrency=batch, progress=False)
         results = run_eval(cfg, make_interpreter=DictInterpreter, log=lambda m: None)
         assert cfg.backend == "transformers"
         for name in cfg.bench:

@@ -6,6 +6,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from puyu.core.config import ModelSpec
 from puyu.eval.config import EvalConfig
 from puyu.eval.data import DataMissing, shared_data
 from puyu.eval.runner import run_eval
@@ -71,8 +73,8 @@ def server():
 @pytest.mark.skipif(DATA is None, reason="the shared data folder (../shared/data) is absent")
 def test_endpoint_eval_runs_requests_concurrently(server, tmp_path):
     url = f"http://127.0.0.1:{server.server_address[1]}"
-    cfg = EvalConfig(model=url, bench=["teval-review", "gsm8k-cot"], limit=6, concurrency=3, out=tmp_path / "run",
-                     data=DATA, progress=False, api_key="secret")
+    cfg = EvalConfig(model=ModelSpec(url, api_key="secret"), bench=["teval-review", "gsm8k-cot"], limit=6,
+                     concurrency=3, out=tmp_path / "run", data=DATA, progress=False)
     assert cfg.backend == "openai"
     results = run_eval(cfg, log=lambda m: None)
     assert results["benchmarks"]["teval-review"]["n"] == 6 and results["benchmarks"]["teval-review"]["parse_rate"] == 100

@@ -12,7 +12,8 @@ import threading
 import time
 
 import pytest
-from puyu.tools.interpreter import PythonInterpreter, SandboxLimits
+from puyu.tools.interpreter import PythonInterpreter
+from puyu.core.config import SandboxLimits
 from puyu.tools.interpreter import sandbox as sandbox_mod
 
 pytestmark = pytest.mark.timeout(120)

@@ -10,8 +10,10 @@ import pytest
 os.environ.setdefault("PUYU_THREADS", "1")  # 2 shared cores: keep torch to one
 
 import torch
-from puyu.models import ModelSpec, load
-from puyu.models.base import GenerationConfig, ModelError
+from puyu.models import load
+from puyu.core.config import ModelSpec
+from puyu.models.base import ModelError
+from puyu.core.config import GenerationConfig
 from puyu.models.hf import HFModel, IncrementalDetokenizer, default_threads
 from puyu.models.stops import StopCutter
 
@@ -27,7 +29,7 @@ def ckpt(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def model(ckpt):
-    m = load(ModelSpec(backend="transformers", path_or_name=str(ckpt), device="cpu"))
+    m = load(ModelSpec(backend="transformers", name=str(ckpt), device="cpu"))
     yield m
     m.close()
 
@@ -224,7 +226,7 @@ def test_lora_adapter_changes_logits(ckpt, tmp_path, model):
     base = AutoModelForCausalLM.from_pretrained(ckpt)
     peft_model = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
     peft_model.save_pretrained(tmp_path / "adapter")
-    adapted = load(ModelSpec(path_or_name=str(ckpt), adapter=str(tmp_path / "adapter"), device="cpu"))
+    adapted = load(ModelSpec(name=str(ckpt), adapter=str(tmp_path / "adapter"), device="cpu"))
 
     enc = model.tokenizer("Hello world", return_tensors="pt")
     with torch.no_grad():
@@ -245,19 +247,19 @@ def test_chat_template_renders_internlm2_format(model):
 
 def test_clear_errors_for_bad_paths(tmp_path, ckpt):
     with pytest.raises(ModelError, match="does not exist"):
-        load(ModelSpec(path_or_name=str(tmp_path / "missing")))
+        load(ModelSpec(name=str(tmp_path / "missing")))
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelError, match="not a Hugging Face checkpoint"):
-        load(ModelSpec(path_or_name=str(tmp_path / "empty")))
+        load(ModelSpec(name=str(tmp_path / "empty")))
     with pytest.raises(ModelError, match="not a peft adapter"):
-        load(ModelSpec(path_or_name=str(ckpt), adapter=str(tmp_path / "empty")))
+        load(ModelSpec(name=str(ckpt), adapter=str(tmp_path / "empty")))
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "config.json").write_text("{not json")
     with pytest.raises(ModelError, match="cannot load"):
-        load(ModelSpec(path_or_name=str(broken)))
+        load(ModelSpec(name=str(broken)))
     with pytest.raises(ValueError, match="backend"):
-        ModelSpec(backend="vllm", path_or_name="x")
+        ModelSpec(backend="vllm", name="x")
 
 
 def test_remote_code_needs_opt_in(tmp_path, ckpt):
@@ -270,13 +272,13 @@ def test_remote_code_needs_opt_in(tmp_path, ckpt):
     config["model_type"] = "internlm2"  # a type transformers does not know, as with the real InternLM2
     (remote / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelError, match="trust_remote_code"):
-        load(ModelSpec(path_or_name=str(remote)))
+        load(ModelSpec(name=str(remote)))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU message")
 def test_cuda_without_gpu_is_a_clear_error(ckpt):
     with pytest.raises(ModelError, match="no CUDA GPU"):
-        load(ModelSpec(path_or_name=str(ckpt), device="cuda"))
+        load(ModelSpec(name=str(ckpt), device="cuda"))
 
 
 def test_thread_count_from_env(monkeypatch):

@@ -8,14 +8,16 @@ from typing import ClassVar
 
 import puyu.models.lmdeploy_engine as engine
 import pytest
-from puyu.models import ModelSpec, load
-from puyu.models.base import GenerationConfig, ModelError
+from puyu.models import load
+from puyu.core.config import ModelSpec
+from puyu.models.base import ModelError
+from puyu.core.config import GenerationConfig
 
 
 def test_missing_lmdeploy_is_one_clear_line(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "lmdeploy", None)  # makes `import lmdeploy` fail, installed or not
     with pytest.raises(ModelError) as err:
-        load(ModelSpec(backend="lmdeploy", path_or_name=str(tmp_path)))
+        load(ModelSpec(backend="lmdeploy", name=str(tmp_path)))
     msg = str(err.value)
     assert "\n" not in msg and "not installed" in msg
     assert "--backend openai" in msg and "lmdeploy serve api_server" in msg
@@ -86,11 +88,11 @@ def fake(monkeypatch):
 def test_no_cuda_is_one_clear_line(fake, monkeypatch, tmp_path):
     monkeypatch.setattr(engine, "_cuda_available", lambda: False)
     with pytest.raises(ModelError, match=r"needs a CUDA GPU.*--backend openai.*lmdeploy serve api_server"):
-        load(ModelSpec(backend="lmdeploy", path_or_name=str(tmp_path)))
+        load(ModelSpec(backend="lmdeploy", name=str(tmp_path)))
 
 
 def test_stream_sends_raw_prompt_keeps_special_tokens_and_cuts_stops(fake, tmp_path):
-    m = load(ModelSpec(backend="lmdeploy", path_or_name=str(tmp_path)))
+    m = load(ModelSpec(backend="lmdeploy", name=str(tmp_path)))
     assert isinstance(m.pipe.backend_config, FakeTurbomindEngineConfig)
     gen = GenerationConfig(max_new_tokens=64, stop=["<|action_end|>"], seed=3)
     assert "".join(m.stream("<|im_start|>user\nhi", gen)) == "".join(FakePipeline.deltas[:4])
@@ -103,7 +105,7 @@ def test_stream_sends_raw_prompt_keeps_special_tokens_and_cuts_stops(fake, tmp_p
 
 
 def test_batch_generate_and_adapter_uses_pytorch_engine(fake, tmp_path):
-    m = load(ModelSpec(backend="lmdeploy", path_or_name=str(tmp_path), adapter=str(tmp_path / "lora")))
+    m = load(ModelSpec(backend="lmdeploy", name=str(tmp_path), adapter=str(tmp_path / "lora")))
     assert isinstance(m.pipe.backend_config, FakePytorchEngineConfig)
     assert m.pipe.backend_config.adapters == {"adapter": str(tmp_path / "lora")}
     outs = m.generate(["a", "b"], GenerationConfig(stop=["<|im_end|>"], temperature=0.7))
@@ -115,6 +117,6 @@ def test_batch_generate_and_adapter_uses_pytorch_engine(fake, tmp_path):
 
 def test_missing_path_and_bad_engine(fake, tmp_path):
     with pytest.raises(ModelError, match="does not exist"):
-        load(ModelSpec(backend="lmdeploy", path_or_name=str(tmp_path / "nope")))
+        load(ModelSpec(backend="lmdeploy", name=str(tmp_path / "nope")))
     with pytest.raises(ModelError, match="unknown lmdeploy engine"):
         engine.LMDeployModel(tmp_path, engine="vllm")

@@ -8,8 +8,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from puyu.models import ModelSpec, load
-from puyu.models.base import GenerationConfig, ModelError
+from puyu.models import load
+from puyu.core.config import ModelSpec
+from puyu.models.base import ModelError
+from puyu.core.config import GenerationConfig
 from puyu.models.openai_api import ChatToolCall, OpenAIModel, api_root, sse_data
 
 COMPLETION = ["Let me check.", "<|action_start|>", "<|plugin|>", '\n{"name": "search", ', '"parameters": {}}',
@@ -283,12 +285,12 @@ def test_prompt_style_of_a_served_puyu_model_comes_from_its_folder(server, tmp_p
     folder = tmp_path / "puyu-tiny"
     folder.mkdir()
     (folder / "puyu.json").write_text('{"prompt_style": "compact"}')
-    assert load(ModelSpec(backend="openai", base_url=server.url, path_or_name=str(folder))).prompt_style == "compact"
+    assert load(ModelSpec(backend="openai", base_url=server.url, name=str(folder))).prompt_style == "compact"
     # a name that is no local folder: InternLM2's own prompts; an explicit setting wins over either
-    assert load(ModelSpec(backend="openai", base_url=server.url, path_or_name="m")).prompt_style == "internlm2"
-    assert load(ModelSpec(backend="openai", base_url=server.url, path_or_name="m",
+    assert load(ModelSpec(backend="openai", base_url=server.url, name="m")).prompt_style == "internlm2"
+    assert load(ModelSpec(backend="openai", base_url=server.url, name="m",
                           prompt_style="compact")).prompt_style == "compact"
-    assert load(ModelSpec(backend="openai", base_url=server.url, path_or_name=str(folder),
+    assert load(ModelSpec(backend="openai", base_url=server.url, name=str(folder),
                           prompt_style="internlm2")).prompt_style == "internlm2"
     with pytest.raises(ValueError, match="prompt_style 'short'"):
         ModelSpec(backend="openai", base_url=server.url, prompt_style="short")

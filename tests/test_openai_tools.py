@@ -2,7 +2,8 @@
 from types import SimpleNamespace
 
 from lagent.actions import BaseAction, tool_api
-from puyu.agent.agent import Agent, AgentConfig
+from puyu.agent.agent import Agent
+from puyu.core.config import AgentConfig
 from puyu.models.openai_api import OpenAIModel
 from puyu.tools.base import Toolbox
 

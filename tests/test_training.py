@@ -352,7 +352,7 @@ def test_the_tokenizers_prompt_style_is_trained_on_and_travels_with_the_model(tm
 
     from puyu.core.card import read_style, write_style
     from puyu.runtime import Runtime
-    from puyu.settings import Settings
+    from puyu.core.config import Settings
     from tests.fakes import ScriptedModel
 
     records = make_records(6)
@@ -371,6 +371,6 @@ def test_the_tokenizers_prompt_style_is_trained_on_and_travels_with_the_model(tm
 
     scripted = ScriptedModel(["Hello."])
     scripted.prompt_style = "compact"
-    runtime = Runtime(Settings(data_dir=str(tmp_path / "data"), interpreter=False, tools=[]), model=scripted)
+    runtime = Runtime(Settings().replace(data_dir=str(tmp_path / "data"), interpreter=False, tools=[]), model=scripted)
     list(runtime.session(runtime.store.create().id).send("Hi"))
     assert scripted.prompts[0].startswith("<|im_start|>system\nYou are puyu.<|im_end|>")

@@ -1,19 +1,19 @@
-"""The chat page, driven by Streamlit's AppTest with a scripted model (ui.backend.model_loader) and a temp data dir."""
+"""The chat page, driven by Streamlit's AppTest with a replay model (--backend replay, set through the environment
+as a user would) and a temp data dir."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import puyu.tools.registry  # noqa: F401
 import pytest
-from fakes import ScriptedModel
-from puyu.agent.store import Store
-from puyu.models.base import ModelError
-from puyu.ui import backend
 from streamlit.testing.v1 import AppTest
 
 import puyu.runtime  # noqa: F401  (loaded up front, as the app does in the background)
+import puyu.tools.registry  # noqa: F401
+from puyu.agent.store import Store
 from puyu.core.messages import ToolCall
+from puyu.ui import backend
+from puyu.ui.settings import SETTINGS_ENV, base_settings, conversation_settings, tool_names
 
 APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
 CALL = "Let me compute.<|action_start|><|interpreter|>\n```python\nprint(sum(i * i for i in range(1, 11)))\n```<|action_end|>"
@@ -22,18 +22,34 @@ CALL = "Let me compute.<|action_start|><|interpreter|>\n```python\nprint(sum(i *
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("PUYU_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv(backend.FAKE_MODEL_ENV, raising=False)
-    monkeypatch.delenv(backend.SETTINGS_ENV, raising=False)
+    monkeypatch.delenv(SETTINGS_ENV, raising=False)
     monkeypatch.setenv("PUYU_CONFIG", str(tmp_path / "no-config.yaml"))
     backend.reset()
     yield tmp_path
     backend.reset()
 
 
-def scripted(monkeypatch, replies: list) -> ScriptedModel:
-    model = ScriptedModel(replies)
-    monkeypatch.setattr(backend, "model_loader", lambda settings: model)
-    return model
+class Replayed:
+    """What the replay model was shown, read from its log."""
+
+    def __init__(self, log: Path):
+        self.log = log
+
+    @property
+    def prompts(self) -> list[str]:
+        lines = self.log.read_text("utf-8").splitlines() if self.log.exists() else []
+        return [json.loads(line)["prompt"] for line in lines]
+
+
+def scripted(monkeypatch, replies: list, data_dir: Path) -> Replayed:
+    """Answer with `replies` in order, standing in for the small bundled model (its default tool: ocr)."""
+    backend.reset()
+    n = len(list(data_dir.glob("script-*.json")))
+    script, log = data_dir / f"script-{n}.json", data_dir / f"calls-{n}.jsonl"
+    script.write_text(json.dumps({"sequence": replies, "log": str(log), "card": {"default_tools": ["ocr"]}}))
+    monkeypatch.setenv("PUYU_MODEL_BACKEND", "replay")
+    monkeypatch.setenv("PUYU_MODEL_NAME", str(script))
+    return Replayed(log)
 
 
 def setting(at: AppTest, kind: str, name: str):
@@ -65,7 +81,7 @@ def stored(data_dir: Path) -> Store:
 
 
 def test_sending_a_message_streams_the_answer_and_stores_the_conversation(data_dir, monkeypatch):
-    scripted(monkeypatch, ["Here is **bold** and $x^2$ and \\(y\\).\n\n```python\nprint(1)\n```"])
+    scripted(monkeypatch, ["Here is **bold** and $x^2$ and \\(y\\).\n\n```python\nprint(1)\n```"], data_dir)
     at = ask(app(), "Hello there")
     assert "Hello there" in texts(at)
     assert "Here is **bold** and $x^2$ and $y$.\n\n```python\nprint(1)\n```" in texts(at)  # \( \) became $ $
@@ -79,7 +95,7 @@ def test_sending_a_message_streams_the_answer_and_stores_the_conversation(data_d
 
 
 def test_model_text_is_never_rendered_as_html(data_dir, monkeypatch):
-    scripted(monkeypatch, ["<script>alert(1)</script><b>bold?</b>"])
+    scripted(monkeypatch, ["<script>alert(1)</script><b>bold?</b>"], data_dir)
     at = ask(app(), "<img src=x onerror=alert(2)>")
     shown = [m for m in at.main.markdown if "alert" in m.value]
     assert len(shown) == 2 and not any(m.proto.allow_html for m in at.markdown)
@@ -88,7 +104,7 @@ def test_model_text_is_never_rendered_as_html(data_dir, monkeypatch):
 def test_tool_steps_show_code_output_errors_and_images(data_dir, monkeypatch):
     qr = '<|action_start|><|plugin|>\n{"name": "qr_make", "parameters": {"text": "https://example.org"}}<|action_end|>'
     bad = "Oops.<|action_start|><|interpreter|>\n```python\n1 / 0\n```<|action_end|>"
-    scripted(monkeypatch, [CALL, bad, "Making a code." + qr, "The sum is **385**."])
+    scripted(monkeypatch, [CALL, bad, "Making a code." + qr, "The sum is **385**."], data_dir)
     at = app()
     setting(at, "multiselect", "set_tools").set_value(["qr_make"]).run()
     ask(at, "Sum the squares")
@@ -104,7 +120,7 @@ def test_tool_steps_show_code_output_errors_and_images(data_dir, monkeypatch):
 
 
 def test_switching_conversations_shows_each_ones_history(data_dir, monkeypatch):
-    scripted(monkeypatch, ["First answer.", "Second answer."])
+    scripted(monkeypatch, ["First answer.", "Second answer."], data_dir)
     at = ask(app(), "First question")
     at.sidebar.button(key="new_chat").click().run()
     assert "First answer." not in texts(at) and at.main.button(key="example-0")  # the welcome screen
@@ -117,7 +133,7 @@ def test_switching_conversations_shows_each_ones_history(data_dir, monkeypatch):
 
 
 def test_a_reload_reopens_the_conversation_in_the_url(data_dir, monkeypatch):
-    scripted(monkeypatch, ["Kept."])
+    scripted(monkeypatch, ["Kept."], data_dir)
     cid = ask(app(), "Remember me").query_params["c"]
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["c"] = cid
@@ -126,7 +142,7 @@ def test_a_reload_reopens_the_conversation_in_the_url(data_dir, monkeypatch):
 
 
 def test_settings_changes_are_kept_per_conversation_and_reach_the_agent(data_dir, monkeypatch):
-    model = scripted(monkeypatch, ["One.", "Two."])
+    model = scripted(monkeypatch, ["One.", "Two."], data_dir)
     at = ask(app(), "Question")
     cid = stored(data_dir).list()[0].id
     setting(at, "slider", "set_temperature").set_value(0.7).run()
@@ -134,8 +150,8 @@ def test_settings_changes_are_kept_per_conversation_and_reach_the_agent(data_dir
     setting(at, "text_area", "set_system_prompt").input("You answer in haiku.").run()
     setting(at, "toggle", "set_interpreter").set_value(False).run()
     settings = stored(data_dir).get(cid).settings
-    assert (settings["temperature"], settings["max_steps"], settings["interpreter"]) == (0.7, 3, False)
-    assert settings["system_prompt"] == "You answer in haiku."
+    assert (settings["gen.temperature"], settings["agent.max_steps"], settings["agent.interpreter"]) == (0.7, 3, False)
+    assert settings["agent.system_prompt"] == "You answer in haiku."
     assert "<|interpreter|>" in model.prompts[0]
     ask(at, "Again")
     assert "You answer in haiku." in model.prompts[1] and "<|interpreter|>" not in model.prompts[1]
@@ -143,11 +159,11 @@ def test_settings_changes_are_kept_per_conversation_and_reach_the_agent(data_dir
     assert setting(at, "slider", "set_temperature").value == 0.7
     assert setting(at, "multiselect", "set_tools").value == ["ocr"]  # the small bundled model's default
     setting(at, "selectbox", "set_source").set_value("server").run()
-    assert setting(at, "multiselect", "set_tools").value == list(backend.tool_names())  # a bigger model: all
+    assert setting(at, "multiselect", "set_tools").value == list(tool_names())  # a bigger model: all
 
 
 def test_plugins_can_be_switched_on_and_off(data_dir, monkeypatch):
-    model = scripted(monkeypatch, ["Fine.", "Still fine."])
+    model = scripted(monkeypatch, ["Fine.", "Still fine."], data_dir)
     at = app()
     assert setting(at, "multiselect", "set_tools").value == ["ocr"]  # what the small bundled model gets by default
     setting(at, "multiselect", "set_tools").set_value(["qr_make", "solve"]).run()
@@ -164,28 +180,26 @@ def test_a_conversation_chooses_the_knowledge_bases_it_searches(data_dir, monkey
 
     kbs = KnowledgeBases(data_dir / "knowledge")
     kbs.create("work"), kbs.create("private")
-    scripted(monkeypatch, ["Noted.", "Noted again."])
+    scripted(monkeypatch, ["Noted.", "Noted again."], data_dir)
     at = app()
     assert sorted(setting(at, "multiselect", "set_knowledge").value) == ["private", "work"]  # all, by default
     setting(at, "multiselect", "set_tools").set_value(["knowledge_search"]).run()
     setting(at, "multiselect", "set_knowledge").set_value(["work"]).run()
     ask(at, "What is in my notes?")
     cid = stored(data_dir).list()[0].id
-    assert stored(data_dir).get(cid).settings["knowledge"] == ["work"]
-    settings = backend.conversation_settings(backend.base_settings(), stored(data_dir).get(cid))
+    assert stored(data_dir).get(cid).settings["agent.knowledge"] == ["work"]
+    settings = conversation_settings(base_settings(), stored(data_dir).get(cid))
     box = backend.runtime(settings).toolbox(cid, settings)
     refused = box.run(ToolCall("knowledge_search", {"query": "x", "kb": "private"}))
     assert "not open in this conversation (open: work)" in refused.text
 
 
 def test_a_model_that_cannot_load_gives_a_message_not_a_traceback(data_dir, monkeypatch):
-    def broken(settings):
-        raise ModelError("no checkpoint at /nowhere")
-
-    monkeypatch.setattr(backend, "model_loader", broken)
+    monkeypatch.setenv("PUYU_MODEL_BACKEND", "replay")
+    monkeypatch.setenv("PUYU_MODEL_NAME", "/nowhere/script.json")
     at = ask(app(), "Hello?")
     assert not at.exception
-    assert any("could not be loaded: no checkpoint at /nowhere" in e.value for e in at.error)
+    assert any("could not be loaded: cannot read replay script /nowhere/script.json" in e.value for e in at.error)
     assert stored(data_dir).list() == []  # nothing half-made is left behind
     assert any(c.value == "Hello?" for c in at.main.code)  # the unsent question can be copied
 
@@ -207,7 +221,7 @@ def test_an_unreachable_server_is_explained(data_dir):
 
 
 def test_regenerate_and_edit_answer_the_last_question_again(data_dir, monkeypatch):
-    scripted(monkeypatch, ["First try.", "Second try.", "About cats."])
+    scripted(monkeypatch, ["First try.", "Second try.", "About cats."], data_dir)
     at = ask(app(), "Tell me something")
     at.main.button(key="regenerate").click().run()
     assert "Second try." in texts(at) and "First try." not in texts(at)
@@ -220,7 +234,7 @@ def test_regenerate_and_edit_answer_the_last_question_again(data_dir, monkeypatc
 
 
 def test_rename_export_and_delete(data_dir, monkeypatch):
-    scripted(monkeypatch, [CALL, "It is 385."])
+    scripted(monkeypatch, [CALL, "It is 385."], data_dir)
     at = ask(app(), "Squares")
     at.sidebar.text_input(key="rename_title").input("Sum of squares")
     at.sidebar.button(key="rename_submit").click().run()
@@ -234,12 +248,11 @@ def test_rename_export_and_delete(data_dir, monkeypatch):
 
 
 def test_the_interface_speaks_chinese(data_dir, monkeypatch):
-    scripted(monkeypatch, ["你好！"])
+    model = scripted(monkeypatch, ["你好！"], data_dir)
     at = app()
     setting(at, "segmented_control", "set_language").set_value("zh").run()
     assert "有什么可以帮你？" in " ".join(texts(at))
-    assert json.loads((data_dir / "puyu.ui.json").read_text())["language"] == "zh"
-    model = scripted(monkeypatch, ["你好！"])
+    assert json.loads((data_dir / "ui.json").read_text())["language"] == "zh"
     ask(at, "你好")
     assert "你是浦语" in model.prompts[0]  # the agent's system prompt follows the interface language
 
@@ -282,20 +295,20 @@ def test_the_page_can_run_against_puyu_serve(data_dir, tmp_path_factory):
 
 
 def test_one_widgets_change_writes_only_its_own_setting(data_dir, monkeypatch):
-    scripted(monkeypatch, ["One."])
+    scripted(monkeypatch, ["One."], data_dir)
     at = ask(app(), "Question")
     cid = stored(data_dir).list()[0].id
     at.session_state[setting(at, "slider", "set_top_p").key] = 0.05  # another widget's state gone stale
     setting(at, "slider", "set_temperature").set_value(0.7).run()
     settings = stored(data_dir).get(cid).settings
-    assert settings["temperature"] == 0.7 and settings["top_p"] == 1.0
+    assert settings["gen.temperature"] == 0.7 and settings["gen.top_p"] == 1.0
 
 
 def test_settings_widgets_fall_back_to_the_setting_not_to_their_minimum(data_dir, monkeypatch):
     """A browser widget that missed a run (an interrupted rerun that never drew the sidebar) comes back showing its
     default and sends it with the next event: seen in CI as every setting reset to its widget's minimum (top-p
     0.05, one agent step). So each widget's default must be the setting itself."""
-    scripted(monkeypatch, ["One."])
+    scripted(monkeypatch, ["One."], data_dir)
     at = ask(app(), "Question")
     setting(at, "slider", "set_top_p").set_value(0.5).run()
     setting(at, "number_input", "set_max_steps").set_value(3).run()
@@ -303,13 +316,13 @@ def test_settings_widgets_fall_back_to_the_setting_not_to_their_minimum(data_dir
     setting(at, "text_area", "set_system_prompt").input("Be brief.").run()
     assert list(setting(at, "slider", "set_top_p").proto.default) == [0.5]
     assert setting(at, "number_input", "set_max_steps").proto.default == 3
-    assert setting(at, "number_input", "set_max_new_tokens").proto.default == at.session_state.settings.max_new_tokens
+    assert setting(at, "number_input", "set_max_new_tokens").proto.default == at.session_state.settings.gen.max_new_tokens
     assert setting(at, "toggle", "set_interpreter").proto.default is False
     assert setting(at, "text_area", "set_system_prompt").proto.default == "Be brief."
     tools = setting(at, "multiselect", "set_tools")
     assert [tools.options[i] for i in tools.proto.default] == ["ocr"]
     source = setting(at, "selectbox", "set_source")
-    assert source.options[source.proto.default] == "Bundled model"
+    assert source.options[source.proto.default] == "Scripted replies (demo)"  # the replay this test runs
 
     setting(at, "button", "reset_settings").click().run()  # new settings on screen: new widgets with them
     assert list(setting(at, "slider", "set_top_p").proto.default) == [1.0]

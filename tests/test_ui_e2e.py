@@ -3,8 +3,8 @@ answer stream in with its tool step, attach an image and see the OCR tool read i
 conversation again. Screenshots go to out/tests/test_ui_e2e/ (or $PUYU_TEST_OUT/test_ui_e2e/).
 
 The test runs twice: with the bundled model (the real path: its own Python and its own OCR call), and with a
-scripted model that plays written replies through the real agent, tools and page (ui/backend.py's
-PUYU_FAKE_MODEL), which lets it also check what the page shows for a known answer. PUYU_E2E_MODEL=bundled (or
+scripted model that plays written replies through the real agent, tools and page (`--backend replay`,
+puyu/models/replay.py), which lets it also check what the page shows for a known answer. PUYU_E2E_MODEL=bundled (or
 scripted) runs one of them.
 Playwright drives Debian's /usr/bin/chromium; it never downloads a browser.
 """
@@ -19,7 +19,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from ui_browser import CHROMIUM, CHROMIUM_ARGS, REPO, Chat, start_app, stop_app
 
-from puyu.settings import Settings
+from puyu.core.config import Settings
 
 MODELS = os.environ.get("PUYU_E2E_MODEL", "bundled,scripted").split(",")
 BUNDLED = REPO / "models" / "bundled" / "puyu-tiny"
@@ -67,8 +67,8 @@ def app_url(tmp_path, model):
     env = {}
     if model == "scripted":
         script = tmp_path / "script.json"
-        script.write_text(json.dumps(SCRIPT), "utf-8")
-        env = {"PUYU_FAKE_MODEL": str(script), "PUYU_FAKE_MODEL_DELAY_S": "0.02"}
+        script.write_text(json.dumps({**SCRIPT, "delay_s": 0.02}), "utf-8")
+        env = {"PUYU_MODEL_BACKEND": "replay", "PUYU_MODEL_NAME": str(script)}  # --backend replay --model script
     env["PUYU_CONFIG"] = str(tmp_path / "no-config.yaml")  # the defaults, whatever this machine's user configured
     log = tmp_path / "streamlit.log"
     proc, url = start_app(tmp_path / "data", env, log)
@@ -151,10 +151,10 @@ def test_chat_in_a_real_browser(app_url, model, tmp_path):
             page.locator("[data-testid=stSidebar] summary").filter(has_text="Settings").click()
             defaults = Settings()
             sync_api.expect(page.get_by_role("spinbutton", name="Max agent steps")).to_have_value(
-                str(defaults.max_steps))
+                str(defaults.agent.max_steps))
             sync_api.expect(page.get_by_role("spinbutton", name="Max new tokens")).to_have_value(
-                str(defaults.max_new_tokens))
-            sync_api.expect(page.get_by_role("slider", name="Top-p")).to_have_value(f"{defaults.top_p:g}")
+                str(defaults.gen.max_new_tokens))
+            sync_api.expect(page.get_by_role("slider", name="Top-p")).to_have_value(f"{defaults.gen.top_p:g}")
         except Exception:
             chat.shot("failure")
             raise

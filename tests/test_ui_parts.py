@@ -11,19 +11,20 @@ from dataclasses import dataclass
 import pytest
 from fakes import ScriptedModel
 from PIL import Image
+
 from puyu.agent.agent import Agent
 from puyu.agent.session import ChatSession
 from puyu.agent.store import Store
-from puyu.models.base import GenerationConfig, ModelError
+from puyu.core.config import GenerationConfig, Settings
+from puyu.core.messages import TokenEvent, ToolCall, ToolResult
+from puyu.models.base import ModelError
 from puyu.tools.base import Toolbox
-from puyu.ui import backend, history, uploads
+from puyu.ui import backend, history, knowledge, uploads
+from puyu.ui import settings as ui_settings
 from puyu.ui.components import display_text, output_text, tool_label
 from puyu.ui.i18n import TEXTS, t
-from puyu.ui.scripted import ScriptedTurns
+from puyu.models.replay import ReplayModel
 from puyu.ui.turns import LiveTurn
-
-from puyu.core.messages import TokenEvent, ToolCall, ToolResult
-from puyu.settings import Settings
 
 
 def fields(text: str) -> set[str]:
@@ -79,9 +80,9 @@ def test_upload_checks_say_what_is_wrong():
 
 
 def test_uploads_are_saved_announced_and_documents_indexed(tmp_path, monkeypatch):
-    settings = Settings(data_dir=str(tmp_path))
+    settings = Settings().replace(data_dir=str(tmp_path))
     added = []
-    monkeypatch.setattr(backend, "add_document", lambda s, path: added.append(path.name) or
+    monkeypatch.setattr(knowledge, "add_document", lambda s, path: added.append(path.name) or
                         type("R", (), {"chunks": 3})())
     png = tmp_path / "src.png"
     Image.new("RGB", (8, 8), "red").save(png)
@@ -109,8 +110,14 @@ def test_stopping_a_turn_stores_it_as_far_as_it_got(tmp_path):
     chat = session(tmp_path, ["A long answer that will be cut short."])
     cancel, lock = threading.Event(), threading.Lock()
     lock.acquire()
-    live = LiveTurn(chat.id, "q", [], [], chat.send("q", cancel=cancel), cancel, lock)
-    live.begin(lambda event: cancel.wait(5))  # the model is slow after its first token
+
+    def slow(events):  # the model is slow after its first token
+        for event in events:
+            yield event
+            cancel.wait(5)
+
+    live = LiveTurn(chat.id, "q", [], [], slow(chat.send("q", cancel=cancel)), cancel, lock)
+    live.begin()
 
     ticks = []
 
@@ -159,10 +166,10 @@ def test_exports_hold_questions_steps_and_answers(tmp_path):
     assert [k for k, _ in history.answer_parts(turn)] == ["text", "call", "result", "text"]
 
 
-def test_the_scripted_model_plays_one_script_per_question_and_fills_in_files(tmp_path):
+def test_the_replay_model_plays_one_script_per_question_and_fills_in_files(tmp_path):
     script = tmp_path / "s.json"
     script.write_text(json.dumps({"turns": [["first {file}"], ["second", "after a tool"]], "delay_s": 0}))
-    model = ScriptedTurns(str(script))
+    model = ReplayModel.from_file(str(script))
     gen = GenerationConfig()
     user = "<|im_start|>user\n"
     files = '<|im_start|>user name=file\n[{"path": "/w/a.png", "size": "1K"}]<|im_end|>\n'
@@ -172,8 +179,8 @@ def test_the_scripted_model_plays_one_script_per_question_and_fills_in_files(tmp
     assert "".join(model.stream(two + "<|im_start|>environment name=<|interpreter|>\nok", gen)) == "after a tool"
     assert "".join(model.stream(two + user, gen)) == "second"  # later questions replay the last script
     script.write_text("not json")
-    with pytest.raises(ModelError, match="cannot read the scripted model"):
-        ScriptedTurns(str(script))
+    with pytest.raises(ModelError, match="cannot read replay script"):
+        ReplayModel.from_file(str(script))
 
 
 def test_attachment_paths_are_read_from_file_turns():
@@ -185,11 +192,10 @@ def test_attachment_paths_are_read_from_file_turns():
 
 def test_model_errors_while_loading_become_backend_errors(tmp_path, monkeypatch):
     backend.reset()
-    monkeypatch.setattr(backend, "model_loader", lambda s: (_ for _ in ()).throw(ModelError("boom")))
-    with pytest.raises(backend.BackendError, match="boom"):
-        backend.runtime(Settings(data_dir=str(tmp_path)))
-    assert re.search("boom", str(pytest.raises(backend.BackendError, backend.model_name,
-                                               Settings(data_dir=str(tmp_path))).value))
+    broken = Settings().replace(data_dir=str(tmp_path), backend="replay", model=str(tmp_path / "boom.json"))
+    with pytest.raises(backend.BackendError, match="boom.json"):
+        backend.runtime(broken)
+    assert re.search("boom.json", str(pytest.raises(backend.BackendError, backend.model_name, broken).value))
     backend.reset()
 
 
@@ -198,14 +204,11 @@ def test_puyu_ui_hands_its_settings_to_the_app(tmp_path, monkeypatch):
 
     seen = {}
     monkeypatch.setattr(launch.subprocess, "call", lambda cmd, env, cwd: seen.update(cmd=cmd, env=env) or 0)
-    settings = Settings(data_dir=str(tmp_path), temperature=0.3, language="zh")
+    settings = Settings().replace(data_dir=str(tmp_path), temperature=0.3, language="zh")
     assert launch.launch(settings, "127.0.0.1", 8601) == 0
     assert seen["cmd"][1:4] == ["-m", "streamlit", "run"] and "8601" in seen["cmd"]
-    monkeypatch.setenv(backend.SETTINGS_ENV, seen["env"][backend.SETTINGS_ENV])
-    monkeypatch.delenv(backend.FAKE_MODEL_ENV, raising=False)
-    assert backend.base_settings() == settings
-    monkeypatch.setenv(backend.FAKE_MODEL_ENV, "/x/script.json")
-    assert (backend.base_settings().backend, backend.base_settings().model) == ("replay", "/x/script.json")
+    monkeypatch.setenv(ui_settings.SETTINGS_ENV, seen["env"][ui_settings.SETTINGS_ENV])
+    assert ui_settings.base_settings() == settings
 
 
 def test_the_system_prompt_placeholder_follows_the_prompt_style_the_model_will_get(tmp_path):
@@ -216,32 +219,36 @@ def test_the_system_prompt_placeholder_follows_the_prompt_style_the_model_will_g
     folder = tmp_path / "served-tiny"
     folder.mkdir()
     (folder / "puyu.json").write_text('{"prompt_style": "compact"}')
-    served = Settings(model=str(folder), base_url="http://127.0.0.1:9", data_dir=str(tmp_path))
-    assert backend.default_system_prompt(served, "en") == compact  # served under its folder's name
-    assert backend.default_system_prompt(served.replace(prompt_style="internlm2"), "en") == full
-    other = Settings(model="internlm2-chat-7b", base_url="http://127.0.0.1:9", data_dir=str(tmp_path))
-    assert backend.default_system_prompt(other, "en") == full
-    assert backend.default_system_prompt(other.replace(prompt_style="compact"), "en") == compact
+    served = Settings().replace(model=str(folder), base_url="http://127.0.0.1:9", data_dir=str(tmp_path))
+    assert ui_settings.default_system_prompt(served, "en") == compact  # served under its folder's name
+    assert ui_settings.default_system_prompt(served.replace(prompt_style="internlm2"), "en") == full
+    other = Settings().replace(model="internlm2-chat-7b", base_url="http://127.0.0.1:9", data_dir=str(tmp_path))
+    assert ui_settings.default_system_prompt(other, "en") == full
+    assert ui_settings.default_system_prompt(other.replace(prompt_style="compact"), "en") == compact
     with pytest.raises(ValueError, match="prompt_style"):
-        Settings(prompt_style="short")
+        Settings().replace(prompt_style="short")
 
 
 def test_a_model_puyu_trained_sees_the_few_tools_wherever_it_is_exported(tmp_path):
     # A retrained puyu-tiny in its own folder is as small as the bundled one: every tool's schema would not fit
     # its 1,024-token context (seen in the app with a model exported by `puyu train bundled --export-dir`).
-    from puyu.runtime import BUNDLED_TOOLS, default_plugins
+    from puyu.agent.factory import BUNDLED_TOOLS
+    from puyu.agent.factory import default_plugins as plugins
+
+    def default_plugins(settings):
+        return plugins(settings.model, settings.knowledge_dir)
 
     folder = tmp_path / "puyu-tiny-v14"
     folder.mkdir()
     (folder / "puyu.json").write_text('{"prompt_style": "compact"}')
-    exported = Settings(model=str(folder), data_dir=str(tmp_path))
+    exported = Settings().replace(model=str(folder), data_dir=str(tmp_path))
     assert default_plugins(exported) == BUNDLED_TOOLS
     (tmp_path / "knowledge" / "docs").mkdir(parents=True)
     assert default_plugins(exported) == BUNDLED_TOOLS | {"knowledge_search"}
-    assert backend.default_tool_choice(exported) == sorted(BUNDLED_TOOLS | {"knowledge_search"})
+    assert ui_settings.default_tool_choice(exported) == sorted(BUNDLED_TOOLS | {"knowledge_search"})
     assert default_plugins(exported.replace(prompt_style="internlm2")) is None  # told to prompt it as a large model
     large = tmp_path / "internlm2-chat-7b"
     large.mkdir()
-    assert default_plugins(Settings(model=str(large), data_dir=str(tmp_path))) is None
+    assert default_plugins(Settings().replace(model=str(large), data_dir=str(tmp_path))) is None
     (folder / "puyu.json").write_text('{"prompt_style": "huge"}')
     assert default_plugins(exported) is None

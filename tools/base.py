@@ -17,9 +17,9 @@ from typing import Any, Iterable
 from agentlego.tools import BaseTool  # noqa: F401  (re-exported: the base class of puyu's tools)
 from lagent.actions import BaseAction
 from lagent.schema import ActionStatusCode
-from puyu.tools.files import replace_missing_files, uploads_in
 
 from puyu.core.messages import ToolCall, ToolResult
+from puyu.tools.files import replace_missing_files, uploads_in
 
 _JSON_TYPES = {"STRING": str, "NUMBER": (int, float), "FLOAT": (int, float), "BOOLEAN": bool}
 

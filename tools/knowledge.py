@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from agentlego.types import Annotated, Info
+
 from puyu.tools.common import PuyuTool, ToolError
 from puyu.tools.rag.search import format_hits, search
 from puyu.tools.rag.store import KnowledgeBases, KnowledgeError

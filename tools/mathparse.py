@@ -12,6 +12,7 @@ import math
 import re
 
 import sympy as sp
+
 from puyu.tools.common import ToolError
 
 MAX_CHARS = 2000

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 import pytesseract
 from agentlego.types import Annotated, ImageIO, Info
 from PIL import Image, ImageDraw
+
 from puyu.tools.common import PuyuTool, ToolError, load_image, one_of, to_json
 
 LANGS = {"auto": "eng+chi_sim", "eng": "eng", "chi_sim": "chi_sim", "eng+chi_sim": "eng+chi_sim"}

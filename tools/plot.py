@@ -9,6 +9,7 @@ from agentlego.types import Annotated, ImageIO, Info
 from matplotlib import font_manager, rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
 from puyu.tools.common import PuyuTool, ToolError, one_of
 from puyu.tools.mathparse import parse_many
 

@@ -3,8 +3,9 @@ import cv2
 import numpy as np
 import qrcode
 from agentlego.types import Annotated, ImageIO, Info
-from puyu.tools.common import PuyuTool, ToolError, load_image, to_json
 from qrcode.constants import ERROR_CORRECT_M
+
+from puyu.tools.common import PuyuTool, ToolError, load_image, to_json
 
 SCALES = (1, 0.75, 0.5, 0.35, 0.25, 0.15, 2)  # tried in this order until something is found
 MAX_QR_CHARS = 2000  # a version-40 code at level M holds 2,331 bytes; leave room for UTF-8

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentlego.tools import BaseTool
+
 from puyu.tools.knowledge import KnowledgeSearch
 from puyu.tools.ocr import OCR
 from puyu.tools.plot import Plot, PlotData

@@ -3,6 +3,7 @@ calculator. Input text goes through `tools.mathparse`, never through `eval`."""
 import sympy as sp
 from agentlego.types import Annotated, Info
 from func_timeout import FunctionTimedOut, func_timeout
+
 from puyu.tools.common import PuyuTool, ToolError, one_of, to_json
 from puyu.tools.mathparse import parse, parse_many, parse_symbols
 

@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 from agentlego.types import Annotated, ImageIO, Info
 from PIL import ExifTags, Image, ImageDraw
+
 from puyu.tools.common import PuyuTool, ToolError, load_image, one_of, to_json
 
 MAX_SIDE = 8000

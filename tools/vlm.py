@@ -4,6 +4,7 @@ The model is loaded on first use, from a local directory only."""
 from pathlib import Path
 
 from agentlego.types import Annotated, ImageIO, Info
+
 from puyu.tools.common import PuyuTool, ToolError, load_image
 
 MAX_QUESTION_CHARS = 2000

@@ -7,13 +7,12 @@ new turn, and reruns so the page shows the stored state with its buttons.
 """
 from __future__ import annotations
 
-import time
 from contextlib import nullcontext
 
-RUN_STARTED = time.time()
-
 import streamlit as st
+
 from puyu.ui import backend, components, history, sidebar, turns, uploads
+from puyu.ui import settings as ui_settings
 from puyu.ui.i18n import t
 
 CSS = """<style>
@@ -37,15 +36,16 @@ st.html(CSS)
 def init_state() -> None:
     if "base" in ss:
         return
-    ss.base = backend.base_settings()
+    ss.base = ui_settings.base_settings()
     locale = (st.context.locale or "").lower()
-    ss.lang = backend.load_prefs(ss.base).get("language") or ("zh" if locale.startswith("zh") else ss.base.language)
+    ss.lang = (ui_settings.load_prefs(ss.base).get("language")
+               or ("zh" if locale.startswith("zh") else ss.base.agent.language))
     store = backend.store(ss.base)
     linked = store.get(st.query_params.get("c", ""))  # a reload keeps the conversation that was open
     recent = backend.conversations(store)
     ss.cid = linked.id if linked else None
     ss.editing = False
-    ss.settings = backend.conversation_settings(ss.base, linked or (recent[0] if recent else None))
+    ss.settings = ui_settings.conversation_settings(ss.base, linked or (recent[0] if recent else None))
 
 
 def sync_url() -> None:
@@ -86,7 +86,7 @@ def chosen_action(prompt) -> dict | None:
 
 
 def start(action: dict, lang: str, top) -> turns.LiveTurn | list[str]:
-    settings = ss.settings.replace(language=lang)
+    settings = ss.settings.replace(**{"agent.language": lang})
     try:
         with top, st.spinner(t(lang, "loading_model")):
             backend.runtime(settings)
@@ -202,7 +202,7 @@ done = False
 try:
     shown = stored_turns(busy=live is not None)
     if live is not None:  # the model starts now and works while the page is drawn
-        live.begin(backend.timing_hook(live.conversation_id, RUN_STARTED))
+        live.begin()
     sidebar.draw(lang)
     sync_url()
     draw_history(shown, lang, busy=live is not None)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
-from puyu.ui.i18n import t
 
 from puyu.core.messages import (
     ErrorEvent,
@@ -26,6 +25,7 @@ from puyu.core.messages import (
     ToolResult,
     ToolResultEvent,
 )
+from puyu.ui.i18n import t
 
 STOPPED = "Stopped."
 """The message of the ErrorEvent the agent ends a cancelled turn with."""

@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from puyu.agent.store import Store, agent_event
+from puyu.core.messages import ErrorEvent, Event, FinalEvent, TokenEvent, ToolCallEvent, ToolResultEvent
 from puyu.ui.components import output_text
 from puyu.ui.i18n import t
-
-from puyu.core.messages import ErrorEvent, Event, FinalEvent, TokenEvent, ToolCallEvent, ToolResultEvent
 
 _PATH = re.compile(r"(?:^|[\s:'\"(])(/[^\s'\"()]+\.[A-Za-z0-9]{1,5})\b")
 

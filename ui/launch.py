@@ -12,9 +12,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from puyu.ui.backend import SETTINGS_ENV
-
-from puyu.settings import Settings
+from puyu.core.config import Settings
+from puyu.ui.settings import SETTINGS_ENV
 
 APP = Path(__file__).resolve().with_name("app.py")
 
@@ -29,7 +28,7 @@ def command(host: str, port: int, headless: bool | None = None) -> list[str]:
 
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 8501) -> int:
     env = {**os.environ, SETTINGS_ENV: json.dumps(asdict(settings), ensure_ascii=False)}
-    print(f"puyu ui: http://{host}:{port} (model {settings.model}, data {settings.data_dir})", flush=True)
+    print(f"puyu ui: http://{host}:{port} (model {settings.model.name}, data {settings.data_dir})", flush=True)
     try:
         return subprocess.call(command(host, port), env=env, cwd=APP.parents[1])
     except KeyboardInterrupt:

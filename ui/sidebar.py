@@ -12,18 +12,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
-from puyu.ui import backend, history
-from puyu.ui.i18n import LANGUAGES, t
 
-from puyu.settings import Settings
+from puyu.core.config import Settings, knobs
+from puyu.ui import backend, history, knowledge
+from puyu.ui import settings as ui_settings
+from puyu.ui.i18n import LANGUAGES, TEXTS, t
 
 ss = st.session_state
 
 SOURCES = ("bundled", "local", "server", "agent")
-SETTING_KEYS = ("set_source", "set_model_path", "set_base_url", "set_server_model", "set_api_key", "set_agent_url",
-                "set_temperature", "set_top_p", "set_max_new_tokens", "set_max_steps", "set_system_prompt",
-                "set_interpreter", "set_tools", "set_knowledge")
+KNOBS = knobs(Settings)
+"""Numeric settings drawn as sliders or number boxes: {dotted path: (low, high, step)}, from the config tree."""
+OTHER_KEYS = {"set_system_prompt": "agent.system_prompt", "set_interpreter": "agent.interpreter",
+              "set_tools": "agent.tools", "set_knowledge": "agent.knowledge"}
+MODEL_KEYS = ("set_source", "set_model_path", "set_base_url", "set_server_model", "set_api_key", "set_agent_url")
 MAX_LISTED = 100
+
+
+def knob_key(path: str) -> str:
+    return "set_" + path.split(".")[-1]
+
+
+SETTING_KEYS = MODEL_KEYS + tuple(knob_key(p) for p in KNOBS) + tuple(OTHER_KEYS)
 
 
 # ---- state changes (widget callbacks) ------------------------------------------------------------------------
@@ -31,36 +41,39 @@ MAX_LISTED = 100
 def source_of(settings: Settings) -> str:
     if settings.agent_url:
         return "agent"
-    if settings.backend == "replay":
+    if settings.model.backend == "replay":
         return "replay"
-    if settings.backend == "openai":
+    if settings.model.backend == "openai":
         return "server"
-    return "bundled" if settings.model == "bundled" else "local"
+    return "bundled" if settings.model.name == "bundled" else "local"
 
 
 def tools_or_all(settings: Settings) -> list[str]:
-    if settings.tools is not None:
-        return list(settings.tools)
-    return backend.default_tool_choice(settings) if backend.tools_ready() else []
+    if settings.agent.tools is not None:
+        return list(settings.agent.tools)
+    return ui_settings.default_tool_choice(settings) if ui_settings.tools_ready() else []
+
+
+def _value(settings: Settings, path: str):
+    for part in path.split("."):
+        settings = getattr(settings, part)
+    return settings
 
 
 def widget_values(settings: Settings) -> dict:
-    source = source_of(settings)
+    source, model, agent = source_of(settings), settings.model, settings.agent
     return {
         "set_source": source,
-        "set_model_path": settings.model if source == "local" else "",
-        "set_base_url": settings.base_url or "http://127.0.0.1:23333",
-        "set_server_model": "" if settings.model == "bundled" or source != "server" else settings.model,
-        "set_api_key": settings.api_key or "",
+        "set_model_path": model.name if source == "local" else "",
+        "set_base_url": model.base_url or "http://127.0.0.1:23333",
+        "set_server_model": "" if model.name == "bundled" or source != "server" else model.name,
+        "set_api_key": model.api_key or "",
         "set_agent_url": settings.agent_url or "http://127.0.0.1:8000",
-        "set_temperature": float(settings.temperature),
-        "set_top_p": float(settings.top_p),
-        "set_max_new_tokens": int(settings.max_new_tokens),
-        "set_max_steps": int(settings.max_steps),
-        "set_system_prompt": settings.system_prompt or "",
-        "set_interpreter": bool(settings.interpreter),
+        **{knob_key(p): _value(settings, p) for p in KNOBS},
+        "set_system_prompt": agent.system_prompt or "",
+        "set_interpreter": bool(agent.interpreter),
         "set_tools": list(tools_or_all(settings)),
-        "set_knowledge": list(backend.kb_names(settings) if settings.knowledge is None else settings.knowledge),
+        "set_knowledge": list(knowledge.kb_names(settings) if agent.knowledge is None else agent.knowledge),
     }
 
 
@@ -76,27 +89,27 @@ def settings_from_widgets(settings: Settings, changed: str | None = None) -> Set
     shown = {k for k in keys if widget_key(k) in ss}
     v = {**widget_values(settings), **{k: ss[widget_key(k)] for k in shown}}
     source = v["set_source"]
-    model = {"bundled": {"backend": "transformers", "model": "bundled", "base_url": None},
-             "local": {"backend": "transformers", "model": v["set_model_path"].strip(), "base_url": None},
-             "server": {"backend": "openai", "model": v["set_server_model"].strip() or "bundled",
-                        "base_url": v["set_base_url"].strip() or None},
+    model = {"bundled": {"model.backend": "transformers", "model.name": "bundled", "model.base_url": None},
+             "local": {"model.backend": "transformers", "model.name": v["set_model_path"].strip(),
+                       "model.base_url": None},
+             "server": {"model.backend": "openai", "model.name": v["set_server_model"].strip() or "bundled",
+                        "model.base_url": v["set_base_url"].strip() or None},
              "agent": {}, "replay": {}}[source]
     model["agent_url"] = (v["set_agent_url"].strip() or None) if source == "agent" else None
     tools = list(v["set_tools"])
     if "set_tools" not in shown:  # not what changed, or not on screen: keep it
-        tools = settings.tools
-    elif set(tools) == set(backend.default_tool_choice(settings.replace(**model))):
+        tools = settings.agent.tools
+    elif set(tools) == set(ui_settings.default_tool_choice(settings.replace(**model))):
         tools = None  # the default, which follows the model (and tools added later)
-    knowledge = list(v["set_knowledge"])
+    chosen = list(v["set_knowledge"])
     if "set_knowledge" not in shown:
-        knowledge = settings.knowledge
-    elif set(knowledge) == set(backend.kb_names(settings)):
-        knowledge = None  # all of them, including knowledge bases created later
-    return settings.replace(
-        knowledge=knowledge, **model, api_key=v["set_api_key"].strip() or None, temperature=float(v["set_temperature"]),
-        top_p=float(v["set_top_p"]), max_new_tokens=int(v["set_max_new_tokens"]), max_steps=int(v["set_max_steps"]),
-        system_prompt=v["set_system_prompt"].strip() or None, interpreter=bool(v["set_interpreter"]),
-        tools=tools)
+        chosen = settings.agent.knowledge
+    elif set(chosen) == set(knowledge.kb_names(settings)):
+        chosen = None  # all of them, including knowledge bases created later
+    numbers = {p: type(_value(settings, p))(v[knob_key(p)]) for p in KNOBS}
+    return settings.replace(**model, **numbers, **{
+        "model.api_key": v["set_api_key"].strip() or None, "agent.system_prompt": v["set_system_prompt"].strip() or None,
+        "agent.interpreter": bool(v["set_interpreter"]), "agent.tools": tools, "agent.knowledge": chosen})
 
 
 def show_settings(settings: Settings) -> None:
@@ -106,13 +119,18 @@ def show_settings(settings: Settings) -> None:
 
 
 def on_settings_change(changed: str | None = None) -> None:
-    old, new = ss.settings, settings_from_widgets(ss.settings, changed)
-    if old.tools is None and (new.model, new.backend) != (old.model, old.backend):
-        new = new.replace(tools=None)  # the default tool choice follows the model
+    ss.settings_error = None
+    try:
+        old, new = ss.settings, settings_from_widgets(ss.settings, changed)
+    except ValueError as e:  # e.g. a server chosen with its URL cleared: keep the settings, say what is wrong
+        ss.settings_error = str(e)
+        return
+    if old.agent.tools is None and (new.model.name, new.model.backend) != (old.model.name, old.model.backend):
+        new = new.replace(**{"agent.tools": None})  # the default tool choice follows the model
         show_settings(new)  # ... and the plugin list on screen with it
     ss.settings = new
     if ss.cid is not None:
-        backend.store(ss.settings).update_settings(ss.cid, backend.to_store(ss.settings))
+        backend.store(ss.settings).update_settings(ss.cid, ui_settings.to_store(ss.settings))
     ss.model_check = None
 
 
@@ -123,7 +141,7 @@ def on_reset() -> None:
 
 def on_language(key: str) -> None:
     ss.lang = ss.get(key) or ss.lang
-    backend.save_prefs(ss.base, language=ss.lang)
+    ui_settings.save_prefs(ss.base, language=ss.lang)
 
 
 def on_new_chat() -> None:
@@ -136,8 +154,8 @@ def on_switch(cid: str) -> None:
     ss.cid = cid
     ss.editing = False
     ss.confirm_delete = False
-    chosen = backend.conversation_settings(ss.base, backend.store(ss.base).get(cid))
-    show_settings(chosen.replace(api_key=ss.settings.api_key))  # the key is never stored, so keep the one typed
+    chosen = ui_settings.conversation_settings(ss.base, backend.store(ss.base).get(cid))
+    show_settings(chosen.replace(**{"model.api_key": ss.settings.model.api_key}))  # never stored: keep the one typed
 
 
 def on_rename(cid: str) -> None:
@@ -152,7 +170,7 @@ def on_delete(cid: str) -> None:
 
 
 def on_kb(key: str) -> None:
-    backend.save_prefs(ss.base, kb=ss[key])
+    ui_settings.save_prefs(ss.base, kb=ss[key])
 
 
 def on_kb_create() -> None:
@@ -162,7 +180,7 @@ def on_kb_create() -> None:
     name = str(ss.get("kb_new_name", "")).strip()
     if name:
         try:
-            backend.create_kb(ss.base, name)
+            knowledge.create_kb(ss.base, name)
         except KnowledgeError as e:
             ss.kb_error = str(e)
 
@@ -241,23 +259,20 @@ def _settings(lang: str) -> None:
                              key=f"set_language.{lang}", on_change=on_language, args=(f"set_language.{lang}",),
                              required=True)
         _model(s, v, lang)
+        if ss.get("settings_error"):
+            st.error(ss.settings_error, icon=":material/error:")
         st.divider()
         st.caption(t(lang, "generation"))
-        st.slider(t(lang, "temperature"), 0.0, 2.0, v["set_temperature"], step=0.05, help=t(lang, "temperature_help"),
-                  **_bound("set_temperature"))
-        st.slider(t(lang, "top_p"), 0.05, 1.0, v["set_top_p"], step=0.05, **_bound("set_top_p"))
-        st.number_input(t(lang, "max_new_tokens"), 16, 32768, v["set_max_new_tokens"], step=64,
-                        **_bound("set_max_new_tokens"))
-        st.number_input(t(lang, "max_steps"), 1, 30, v["set_max_steps"], step=1, help=t(lang, "max_steps_help"),
-                        **_bound("set_max_steps"))
+        for path, (low, high, step) in KNOBS.items():
+            _knob(path, low, high, step, v, lang)
         st.text_area(t(lang, "system_prompt"), v["set_system_prompt"], height=90,
-                     placeholder=backend.default_system_prompt(s, lang), help=t(lang, "system_prompt_help"),
+                     placeholder=ui_settings.default_system_prompt(s, lang), help=t(lang, "system_prompt_help"),
                      **_bound("set_system_prompt"))
         st.divider()
         st.caption(t(lang, "tools"))
         st.toggle(t(lang, "interpreter"), v["set_interpreter"], **_bound("set_interpreter"))
-        if backend.tools_ready():
-            names = backend.tool_names()
+        if ui_settings.tools_ready():
+            names = ui_settings.tool_names()
             st.multiselect(t(lang, "plugins"), names, [n for n in v["set_tools"] if n in names], **_bound("set_tools"))
         else:
             st.caption(t(lang, "tools_loading"))
@@ -267,16 +282,31 @@ def _settings(lang: str) -> None:
         st.button(t(lang, "reset"), icon=":material/restart_alt:", on_click=on_reset, key="reset_settings")
 
 
+def _knob(path: str, low: float, high: float, step: float, v: dict, lang: str) -> None:
+    """One numeric setting: a slider for a float, a number box for an int. Its label and help are the app's own
+    texts when it has them (`max_steps`, `max_steps_help`), else the setting's name and its docstring."""
+    from puyu.core.dataclass_cli import field_help
+
+    name, key = path.split(".")[-1], knob_key(path)
+    texts = TEXTS.get(lang, TEXTS["en"])
+    label = texts.get(name) or name.replace("_", " ").capitalize()
+    hint = texts.get(f"{name}_help") or field_help(Settings)[path][1]
+    if isinstance(v[key], float):
+        st.slider(label, float(low), float(high), v[key], step=float(step), help=hint, **_bound(key))
+    else:
+        st.number_input(label, int(low), int(high), v[key], step=int(step), help=hint, **_bound(key))
+
+
 def _knowledge(v: dict, lang: str) -> None:
     st.caption(t(lang, "knowledge"))
-    target = backend.upload_kb(ss.base)
-    bases = backend.kb_names(ss.base)
+    target = knowledge.upload_kb(ss.base)
+    bases = knowledge.kb_names(ss.base)
     names = sorted(set(bases) | {target})
     st.multiselect(t(lang, "kb_search"), bases, [n for n in v["set_knowledge"] if n in bases],
                    help=t(lang, "kb_search_help"), **_bound("set_knowledge"))
     st.selectbox(t(lang, "kb_target"), names, names.index(target), key=f"set_kb.{target}", help=t(lang, "knowledge_help"),
                  on_change=on_kb, args=(f"set_kb.{target}",))
-    files = backend.kb_files(ss.base, target)
+    files = knowledge.kb_files(ss.base, target)
     shown = ", ".join(f.name for f in files[:8]) + (" …" if len(files) > 8 else "")
     st.caption(t(lang, "kb_files", n=len(files), names=shown) if files else t(lang, "kb_empty"))
     with st.form("kb_form", border=False, clear_on_submit=True):
@@ -287,7 +317,7 @@ def _knowledge(v: dict, lang: str) -> None:
 
 
 def _model(s: Settings, v: dict, lang: str) -> None:
-    sources = SOURCES + (("replay",) if s.backend == "replay" else ())
+    sources = SOURCES + (("replay",) if s.model.backend == "replay" else ())
     labels = {"bundled": t(lang, "source_bundled"), "local": t(lang, "source_local"),
               "server": t(lang, "source_server"), "agent": t(lang, "source_agent"), "replay": "Scripted replies (demo)"}
     source = st.selectbox(t(lang, "model"), sources, sources.index(v["set_source"]), format_func=labels.get,

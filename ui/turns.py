@@ -12,11 +12,11 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from puyu.ui import backend, history, uploads
-from puyu.ui.i18n import t
-
+from puyu.core.config import Settings
 from puyu.core.messages import Event
-from puyu.settings import Settings
+from puyu.ui import backend, history, uploads
+from puyu.ui import settings as ui_settings
+from puyu.ui.i18n import t
 
 LOCK_WAIT_S = 60.0
 """How long a new question waits for the conversation's previous answer to wind down."""
@@ -53,13 +53,11 @@ class LiveTurn:
     _queue: queue.Queue = field(default_factory=queue.Queue, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
-    def begin(self, on_event: Callable[[Event], None] | None = None) -> None:
-        """Start the agent now. `on_event` sees each event in the agent's thread, as it is made."""
+    def begin(self) -> None:
+        """Start the agent now, in a thread of its own."""
         def run():
             try:
                 for event in self.source:
-                    if on_event is not None:
-                        on_event(event)
                     self._queue.put(event)
             except BaseException as e:  # noqa: BLE001 - handed to the page, which shows it
                 self._queue.put(_Failed(e))
@@ -107,7 +105,7 @@ def start(action: dict, settings: Settings, conversation_id: str | None, lang: s
     store = backend.store(settings)
     created = conversation_id is None or store.get(conversation_id) is None
     if created:
-        conversation_id = store.create(t(lang, "untitled"), settings=backend.to_store(settings)).id
+        conversation_id = store.create(t(lang, "untitled"), settings=ui_settings.to_store(settings)).id
     lock = backend.turn_lock(conversation_id)
     if not lock.acquire(timeout=LOCK_WAIT_S):
         raise Refused(t(lang, "busy"))
@@ -125,7 +123,7 @@ def start(action: dict, settings: Settings, conversation_id: str | None, lang: s
 
 def _begin(action: dict, settings: Settings, cid: str, lang: str, lock: threading.Lock, files) -> LiveTurn:
     store = backend.store(settings)
-    store.update_settings(cid, backend.to_store(settings))
+    store.update_settings(cid, ui_settings.to_store(settings))
     chat = backend.open_chat(settings, cid)
     cancel = threading.Event()
     if action["kind"] == "send":

@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from puyu.tools import files
-from puyu.ui import backend
-from puyu.ui.i18n import t
-
+from puyu.core.config import Settings
 from puyu.core.messages import Message
-from puyu.settings import Settings
+from puyu.tools import files
+from puyu.ui import knowledge
+from puyu.ui.i18n import t
 
 IMAGE_TYPES = tuple(s.lstrip(".") for s in files.IMAGE_TYPES)
 DOC_TYPES = tuple(s.lstrip(".") for s in files.DOCUMENT_TYPES + files.TEXT_TYPES)
@@ -75,12 +74,14 @@ def receive(uploads: list[Upload], settings: Settings, conversation_id: str, lan
     out = Received()
     if not uploads:
         return out
-    message = files.save_uploads(backend.workdir(settings, conversation_id),
+    workdir = settings.conversation_dir(conversation_id)
+    workdir.mkdir(parents=True, exist_ok=True)
+    message = files.save_uploads(workdir,
                                  [(f.name, f.getvalue()) for f in uploads])
     out.messages.append(message)
     out.paths = files.uploaded_paths(message)
     for path in out.paths:
-        if kind_of(path) == "document" and backend.indexable(path):
+        if kind_of(path) == "document" and knowledge.indexable(path):
             out.notes.append(_index(settings, Path(path), lang))
     return out
 
@@ -89,7 +90,7 @@ def _index(settings: Settings, path: Path, lang: str) -> str:
     from puyu.tools.rag import ExtractError, KnowledgeError
 
     try:
-        result = backend.add_document(settings, path)
+        result = knowledge.add_document(settings, path)
     except (KnowledgeError, ExtractError, OSError) as e:
         return t(lang, "kb_failed", name=path.name, error=e)
-    return t(lang, "added_to_kb", name=path.name, kb=backend.upload_kb(settings), chunks=result.chunks)
+    return t(lang, "added_to_kb", name=path.name, kb=knowledge.upload_kb(settings), chunks=result.chunks)

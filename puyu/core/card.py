@@ -1,6 +1,6 @@
 """The model card: `puyu.json` beside a model's weights (or a tokenizer's files) says how puyu must prompt it.
 
-    {"prompt_style": "compact"}
+    {"prompt_style": "compact", "default_tools": ["ocr"]}
 
 No file means an ordinary InternLM2-style model. The tokenizer step writes the card, training renders its data
 by it, export copies it, and every backend reads it, so a model is always prompted as it was trained.
@@ -29,6 +29,9 @@ def check_style(style: str, where: str = "", field: str = "prompt style") -> str
 class ModelCard:
     prompt_style: str = "internlm2"
     """The system prompts the model was trained with: internlm2 or compact."""
+    default_tools: list[str] | None = None
+    """The plugin tools a conversation gets when it chose none: None for the default (every tool that works here,
+    but only a few for a compact-prompt model, whose small context every tool's schema would fill)."""
 
     def __post_init__(self):
         check_style(self.prompt_style, field="prompt_style")

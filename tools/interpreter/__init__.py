@@ -28,9 +28,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from puyu.tools.interpreter.sandbox import Sandbox, SandboxLimits, snapshot
-
+from puyu.core.config import SandboxLimits
 from puyu.core.messages import ToolResult
+from puyu.tools.interpreter.sandbox import Sandbox, snapshot
 
 __all__ = ["PythonInterpreter", "SandboxLimits"]
 

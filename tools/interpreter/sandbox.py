@@ -24,8 +24,9 @@ import signal
 import stat
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+
+from puyu.core.config import SandboxLimits
 
 log = logging.getLogger(__name__)
 
@@ -33,42 +34,6 @@ KERNEL = Path(__file__).with_name("kernel.py")
 BUBBLEWRAP = "bubblewrap"
 _FALLBACK = "rlimits-only (no filesystem/network isolation)"
 _FALLBACK_AS_ROOT = "rlimits-only (no filesystem/network isolation; runs as root, so no process limit)"
-
-
-@dataclass(frozen=True)
-class SandboxLimits:
-    timeout_s: float = 30.0
-    """Wall-clock limit of one `run()`; then the code is interrupted, and killed if it does not stop."""
-    memory_mb: int = 1024
-    """Address space of each process (RLIMIT_AS): a bigger allocation raises MemoryError."""
-    cpu_s: int = 60
-    """CPU seconds per call, and for each background process the code starts (RLIMIT_CPU)."""
-    max_procs: int = 64
-    """Processes and threads the code may add for its user (RLIMIT_NPROC): stops fork bombs."""
-    max_file_mb: int = 256
-    """Largest file the code may write (RLIMIT_FSIZE)."""
-    tmp_mb: int = 256
-    """Size of the private /tmp (bubblewrap only; it lives in memory)."""
-    max_output_chars: int = 20000
-    """Printed output kept per call: the first and last halves; the middle is counted and dropped."""
-    network: bool = False
-    """Give the code the host's network (bubblewrap only; the fallback cannot take it away)."""
-    isolation: str = "auto"
-    """"auto" (bubblewrap when it works, else the fallback), "bwrap" (required) or "none" (the fallback).
-    The environment variable PUYU_SANDBOX overrides "auto"."""
-    interrupt_grace_s: float = 0.3
-    """How long interrupted code may take to stop before the whole sandbox is killed."""
-    sandbox_uid: int = 65534
-    """Who the code runs as when the server runs as root (uid and gid; 65534 is nobody/nogroup)."""
-
-    def __post_init__(self):
-        for name in ("timeout_s", "memory_mb", "cpu_s", "max_procs", "max_file_mb", "tmp_mb", "max_output_chars"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"SandboxLimits.{name} must be positive, got {getattr(self, name)!r}")
-        if self.interrupt_grace_s < 0:
-            raise ValueError(f"SandboxLimits.interrupt_grace_s must be >= 0, got {self.interrupt_grace_s!r}")
-        if self.isolation not in ("auto", "bwrap", "none"):
-            raise ValueError(f"SandboxLimits.isolation must be 'auto', 'bwrap' or 'none', got {self.isolation!r}")
 
 
 class Sandbox:

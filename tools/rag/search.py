@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sps
+from rank_bm25 import BM25Okapi
+
 from puyu.tools.rag.embed import embed
 from puyu.tools.rag.split import tokenize
 from puyu.tools.rag.store import KnowledgeBase
-from rank_bm25 import BM25Okapi
 
 RRF_K = 60
 CANDIDATES = 30  # per retriever, before fusion

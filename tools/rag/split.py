@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import jieba
 from langchain_text_splitters import RecursiveCharacterTextSplitter
+
 from puyu.tools.rag.extract import Page
 
 CHUNK_CHARS = 500

@@ -40,6 +40,14 @@ def load_prompts(name: str) -> dict:
     return yaml.safe_load(resources.files("puyu.core.protocols").joinpath("prompts", f"{name}.yaml").read_text("utf-8"))
 
 
+def chat_turn(m: Message) -> dict:
+    """A user, system or plain assistant turn as a chat message; a `user name=file` turn lists the uploads in words
+    (chat templates know no file role)."""
+    if m.role == "user" and m.name == "file":
+        return {"role": "user", "content": f"Uploaded files: {m.content}"}
+    return {"role": m.role, "content": m.content}
+
+
 class Protocol(ABC):
     stop: list[str]
     """Stop strings the model backend should end generation at."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from puyu.core.messages import Message, ToolCall
-from puyu.core.protocols.base import Parsed, Protocol, Segment, load_prompts
+from puyu.core.protocols.base import Parsed, Protocol, Segment, chat_turn, load_prompts
 from puyu.core.protocols.react import PYTHON_TOOL
 
 _JSON_TYPE = {"STRING": "string", "NUMBER": "number", "FLOAT": "number", "BOOLEAN": "boolean"}
@@ -44,10 +44,8 @@ class OpenAIToolsProtocol(Protocol):
             elif m.role == "environment":
                 last_call = next((o["tool_calls"][0]["id"] for o in reversed(out) if o.get("tool_calls")), "call")
                 out.append({"role": "tool", "tool_call_id": last_call, "content": m.content})
-            elif m.role == "user" and m.name == "file":
-                out.append({"role": "user", "content": f"Uploaded files: {m.content}"})
             else:
-                out.append({"role": m.role, "content": m.content})
+                out.append(chat_turn(m))
         return out
 
     def segments(self, messages, tools, interpreter):

@@ -11,7 +11,7 @@ import re
 from typing import Callable
 
 from puyu.core.messages import INTERPRETER, Message, ToolCall
-from puyu.core.protocols.base import Parsed, Protocol, Segment, load_prompts
+from puyu.core.protocols.base import Parsed, Protocol, Segment, chat_turn, load_prompts
 
 PYTHON_TOOL = {"name": INTERPRETER, "description": "Run Python code in a stateful notebook and return its output.",
                "parameters": [{"name": "code", "type": "STRING", "description": "the Python code"}],
@@ -56,10 +56,8 @@ class ReActProtocol(Protocol):
                 step = (f"Thought: {m.content or 'I should use a tool.'}\nAction: {m.tool_call.name}\n"
                         f"Action Input: {json.dumps(m.tool_call.arguments, ensure_ascii=False)}")
                 out.append({"role": "assistant", "content": step})
-            elif m.role == "user" and m.name == "file":
-                out.append({"role": "user", "content": f"Uploaded files: {m.content}"})
             else:
-                out.append({"role": m.role, "content": m.content})
+                out.append(chat_turn(m))
         return out
 
     def segments(self, messages, tools, interpreter):
