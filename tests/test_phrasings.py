@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from puyu.core.config import shared_data_dir
-from puyu.training.data import gsm8k
+from puyu.training.data import gsm8k, phrasing
 from puyu.training.data.build import BuildConfig, Builder, main
-from puyu.training.data.phrasing import ALL_PARTS
+from puyu.training.data.phrasing import ALL_PARTS, Phrasebook, PhrasingError, phrasebook
 from puyu.training.data.recipes import RECIPES
 
 SEED = 3
@@ -134,3 +134,32 @@ def test_the_pinned_samples_draw_every_phrasing_slot():
     assert not set(ALL_PARTS) - slots, "slots no sample draws: raise PER_RECIPE or PER_TOOL"
     unreached = {s for s, parts in ALL_PARTS.items() if parts.heldout} - held
     assert unreached == UNREACHABLE, "held-out choices no sample draws"
+
+
+# ---- the phrasing files ---------------------------------------------------------------------------------------
+
+def test_every_table_of_every_phrasing_file_is_used():
+    import puyu.training.data.build
+    import puyu.training.data.families.knowledge
+    import puyu.training.data.families.plugins  # noqa: F401
+
+    files = sorted(p.stem for p in (Path(phrasing.__file__).parent / "phrasings").glob("*.yaml"))
+    assert len(files) >= 10
+    assert {name: phrasebook(name).unread() for name in files} == {name: [] for name in files}
+
+
+def test_a_missing_file_table_or_malformed_slot_is_named():
+    with pytest.raises(PhrasingError, match=r"no phrasing file nope\.yaml"):
+        phrasebook("nope")
+    with pytest.raises(PhrasingError, match=r"percent\.yaml has no table 'asks' \(it has ask, reply\)"):
+        phrasebook("percent").table("asks")
+    book = Phrasebook("bad", {"ask": {"en": {"slot": "bad.en", "train": "What is {x}?"}},
+                              "extra": {"en": {"slot": "bad.en", "train": ["a"], "heldout": ["b"], "note": "x"}},
+                              "empty": {"en": {}}})
+    with pytest.raises(PhrasingError, match=r"bad\.yaml: slot ask\.en: 'train' and 'heldout' are lists of text"):
+        book.slots("ask")
+    with pytest.raises(PhrasingError, match=r"slot extra\.en needs 'slot' \(its id\), 'train' and optionally"):
+        book.slots("extra")
+    with pytest.raises(PhrasingError, match=r"empty\.en is not a slot or a mapping of slots"):
+        book.slots("empty")
+    assert "bad.en" not in ALL_PARTS  # nothing half-read was registered

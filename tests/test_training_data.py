@@ -7,6 +7,10 @@ import random
 import re
 
 import pytest
+
+from puyu.core.config import shared_data_dir
+from puyu.core.messages import INTERPRETER, Message, ToolCall
+from puyu.core.protocols.internlm2 import InternLM2Protocol
 from puyu.training.data import gsm8k
 from puyu.training.data.build import BuildConfig, Builder, main
 from puyu.training.data.conversation import names_defined, names_used
@@ -21,10 +25,6 @@ from puyu.training.data.schema import (
     segments,
     to_agent_flan,
 )
-
-from puyu.core.config import shared_data_dir
-from puyu.core.messages import INTERPRETER, Message, ToolCall
-from puyu.core.protocols.internlm2 import InternLM2Protocol
 
 GSM8K = shared_data_dir() / "gsm8k" / "train.jsonl"
 needs_gsm8k = pytest.mark.skipif(not GSM8K.exists(), reason=f"shared GSM8K data not found at {GSM8K}")
@@ -225,7 +225,7 @@ def test_stats_list_the_held_out_words_training_never_shows(built):
 def test_every_held_out_slot_trains_on_many_phrasings():
     # With a handful of training frames per question a small model memorises templates (v2: 95 % right on
     # trained phrasings, 50 % on new ones); each slot that has unseen phrasings offers at least eight to learn from.
-    import puyu.training.data.families.plugin_phrasing  # noqa: F401  (its slots register on import)
+    import puyu.training.data.families.plugins  # noqa: F401  (its slots register on import)
 
     thin = {s.id: len({p.text for p in s.train}) for s in ALL_PARTS.values() if s.heldout}
     assert {k: n for k, n in thin.items() if n < 8} == {}

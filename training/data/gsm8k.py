@@ -17,12 +17,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from puyu.training.data.phrasing import THOUGHT, Phraser, clean
-from puyu.training.data.runner import Session
-from puyu.training.data.schema import Record, Turn, numbers_in
-
 from puyu.core.config import shared_data_dir
 from puyu.core.messages import INTERPRETER
+from puyu.training.data.phrasing import THOUGHT, Phraser, clean, phrasebook
+from puyu.training.data.runner import Session
+from puyu.training.data.schema import Record, Turn, numbers_in
 
 _ANNOTATION = re.compile(r"<<([^<>]*)>>")
 _ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Add, ast.Sub, ast.Mult, ast.Div,
@@ -180,7 +179,7 @@ def convert(row: dict) -> Converted:
     raise Dropped("final_mismatch")
 
 
-FINAL = {"en": ["The answer is {ans}.", "{ans}", "So the answer is {ans}.", "Answer: {ans}"]}
+FINAL = phrasebook("gsm8k").table("final")
 
 
 def conversation(conv: Converted, rng: random.Random, split: str = "train", index: int | None = None) -> Record:

@@ -3,6 +3,9 @@
 A `Parts` is one slot of a phrasing (an opener, a request frame, a politeness suffix ...) with its choices.
 Every choice has a stable id; some are held out: they never appear in train, and held-out items with
 `unseen_phrasing=true` are built from them. `HELDOUT_PARTS` collects those ids for the leak test.
+
+The phrasings themselves are data: one YAML file per family in `phrasings/`, read here (`phrasebook`) and nowhere
+else; the family modules keep only the logic that fills them in.
 """
 from __future__ import annotations
 
@@ -10,6 +13,13 @@ import random
 import re
 import zlib
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 HELDOUT_PARTS: set[str] = set()
 ALL_PARTS: dict[str, Parts] = {}
@@ -164,38 +174,72 @@ def join(*pieces: str) -> str:
     return text[0].upper() + text[1:] if text and text[0].isalpha() and text[0].islower() else text
 
 
+# ---- the phrasing files ----------------------------------------------------------------------------------
+
+class PhrasingError(ValueError):
+    """A phrasing file, table or slot is missing or malformed."""
+
+
+class Phrasebook:
+    """One file of `phrasings/`: tables of slots (`slots`) and plain tables of words (`table`).
+
+    A slot is a mapping `{slot: id, train: [...], heldout: [...]}` (heldout optional); a table of slots nests
+    such leaves under the keys the family looks them up by: `{of: {en: <slot>}}` is looked up as ("of", "en")."""
+
+    def __init__(self, name: str, data: dict):
+        self.name, self.data = name, data
+        self.read: set[str] = set()
+
+    def table(self, name: str) -> Any:
+        if name not in self.data:
+            raise PhrasingError(f"phrasings/{self.name}.yaml has no table {name!r} (it has {', '.join(self.data)})")
+        self.read.add(name)
+        return self.data[name]
+
+    def slots(self, name: str) -> dict[Any, Parts]:
+        """A table of slots as {key: Parts}; keys are tuples where the table nests more than one level."""
+        out: dict[Any, Parts] = {}
+        self._leaves(self.table(name), (), out, name)
+        if len({len(k) for k in out}) > 1:
+            raise PhrasingError(f"phrasings/{self.name}.yaml: the slots of {name!r} nest to different depths")
+        return {k[0] if len(k) == 1 else k: parts for k, parts in out.items()}
+
+    def unread(self) -> list[str]:
+        """Tables no code has asked for (dead phrasings)."""
+        return [name for name in self.data if name not in self.read]
+
+    def _leaves(self, node: Any, path: tuple, out: dict, where: str) -> None:
+        if not isinstance(node, dict) or not node:
+            raise PhrasingError(f"phrasings/{self.name}.yaml: {where} is not a slot or a mapping of slots")
+        if "train" not in node:
+            for key, child in node.items():
+                self._leaves(child, (*path, key), out, f"{where}.{key}")
+            return
+        if set(node) - {"slot", "train", "heldout"} or not isinstance(node.get("slot"), str):
+            raise PhrasingError(f"phrasings/{self.name}.yaml: slot {where} needs 'slot' (its id), 'train' and "
+                                "optionally 'heldout', nothing else")
+        train, heldout = node["train"], node.get("heldout", [])
+        if not all(isinstance(choices, list) and all(isinstance(c, str) for c in choices)
+                   for choices in (train, heldout)):
+            raise PhrasingError(f"phrasings/{self.name}.yaml: slot {where}: 'train' and 'heldout' are lists of text")
+        out[path] = Parts(node["slot"], train, heldout)
+
+
+@cache
+def phrasebook(name: str) -> Phrasebook:
+    """`phrasings/<name>.yaml` (package data), read once."""
+    path = resources.files("puyu.training.data").joinpath("phrasings", f"{name}.yaml")
+    if not path.is_file():
+        raise PhrasingError(f"no phrasing file {name}.yaml in training/data/phrasings")
+    data = yaml.load(path.read_text("utf-8"), Loader=_Loader)
+    if not isinstance(data, dict):
+        raise PhrasingError(f"phrasings/{name}.yaml must map table names to tables")
+    return Phrasebook(name, data)
+
+
 # ---- parts shared by many families ------------------------------------------------------------------
 
-OPEN = {
-    "en": Parts("open.en", ["", "", "", "Hi, ", "Hey, ", "Hello! ", "Quick question: ", "Question: ",
-                            "I need some help. ", "Help me out: ", "OK so ", "Hmm, ",
-                            "", "", "", "", "Good afternoon! ", "Good evening. ", "Evening! ", "Afternoon, ", "Yo, ",
-                            "Another one: ", "Homework help: ", "Hello, ", "Hey! ", "Hiya, ", "Greetings. ",
-                            "One more: ", "Next question: ", "Can you help? ", "Alright, ", "Hi again! ",
-                            "A question for you: ", "Good day! ", "Howdy! "],
-                ["Good morning! ", "Math time: ", "Hey there, quick one: "]),
-    "zh": Parts("open.zh", ["", "", "", "你好，", "请问，", "问一下，", "帮个忙：", "嗨，", "我想问问，",
-                            "", "", "下午好！", "晚上好，", "再问一个：", "您好，", "哈喽，", "嘿，", "请教一下，",
-                            "有个问题：", "帮我算算：", "在吗？", "作业题：", "下一个问题：", "中午好！", "还有一题：",
-                            "求助："],
-                ["早上好！", "打扰一下，"]),
-}
-POLITE = {
-    "en": Parts("polite.en", ["", "", "", " please", " thanks", " Thank you!", " Thanks in advance.",
-                              " pls", " thx", " thank you", " if you can", " if you don't mind", " Thanks a lot!",
-                              " please and thank you", " Thanks so much."],
-                [" cheers", " much appreciated"]),
-    "zh": Parts("polite.zh", ["", "", "", "，谢谢", "，谢谢！", "，麻烦了",
-                              "，麻烦你了", "，辛苦了", "，感谢！", "，拜托了", "，谢谢你", "，先谢过", "，感谢感谢",
-                              "，谢了"],
-                ["，多谢啦"]),
-}
-
-THOUGHT = {
-    "en": Parts("thought.en", ["", "", "Let me calculate.", "I'll compute it in Python.", "Computing it:",
-                               "I'll use Python for this.", "Let me run the numbers.",
-                               "", "Let me work that out.", "I'll run this in Python.", "Calculating:",
-                               "Let me check with code.", "Here's the calculation:"]),
-    "zh": Parts("thought.zh", ["", "", "我来计算一下。", "用 Python 算一下。", "计算如下：", "我用代码算一下。",
-                               "", "算一下：", "我来算算。", "用代码计算：", "我写段代码算一下。"]),
-}
+_COMMON = phrasebook("common")
+OPEN = _COMMON.slots("open")
+POLITE = _COMMON.slots("polite")
+THOUGHT = _COMMON.slots("thought")

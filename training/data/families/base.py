@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from puyu.training.data.phrasing import Parts, Phraser, clean
+from puyu.training.data.phrasing import Phraser, clean, phrasebook
 from puyu.training.data.schema import close_enough, numbers_in
 
 _BUILTIN_NAMES = set(dir(builtins))
@@ -102,16 +102,8 @@ def printed_value(output: str) -> str:
     return line[:-2] if re.fullmatch(r"-?\d+\.0", line) else line
 
 
-RESULT = {
-    "en": Parts("result.en", ["{ans}", "The answer is {ans}.", "It is {ans}.", "The result is {ans}.",
-                              "That comes to {ans}.", "Result: {ans}", "{ans}."]),
-    "zh": Parts("result.zh", ["{ans}", "答案是 {ans}。", "结果是 {ans}。", "等于 {ans}。", "计算结果：{ans}", "是 {ans}。"]),
-}
-RESULT_UNIT = {
-    "en": Parts("result_unit.en", ["{ans} {unit}", "The answer is {ans} {unit}.", "It is {ans} {unit}.",
-                                   "That's {ans} {unit}.", "About {ans} {unit}."]),
-    "zh": Parts("result_unit.zh", ["{ans} {unit}", "答案是 {ans} {unit}。", "结果是 {ans} {unit}。", "约 {ans} {unit}。"]),
-}
+RESULT = phrasebook("common").slots("result")
+RESULT_UNIT = phrasebook("common").slots("result_unit")
 
 
 def say_result(ph: Phraser, lang: str, ans: str, unit: str = "") -> str:

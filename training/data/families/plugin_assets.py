@@ -9,6 +9,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from puyu.training.data.phrasing import phrasebook
+
+_BOOK = phrasebook("plugin_assets")
+
 FONT_EN = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 FONT_ZH = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
 
@@ -52,37 +56,35 @@ def _text_image(lines: list[str], rng: random.Random, font_path: str, stem: Path
     return path
 
 
-_SHOPS = ["COFFEE HOUSE", "CITY MART", "GREEN GROCER", "BOOK NOOK", "NOODLE BAR", "CORNER BAKERY", "TECH STORE"]
-_GOODS = [("Latte", 3, 6), ("Bagel", 1, 4), ("Apples", 2, 8), ("Milk", 1, 4), ("Notebook", 2, 9), ("Pen", 1, 3),
-          ("Soup", 4, 9), ("Bread", 2, 6), ("Cable", 5, 20), ("Tea", 2, 5), ("Rice", 3, 12), ("Cake", 3, 7)]
+_SHOPS = _BOOK.table("shops")
+_GOODS = _BOOK.table("goods")
+"""{name, low, high}: an item and the range of its price."""
 
 
 def receipt(rng: random.Random, stem: Path) -> tuple[Path, Asset]:
     items = rng.sample(_GOODS, rng.randint(2, 4))
-    prices = [round(rng.uniform(lo, hi), 2) for _, lo, hi in items]
+    prices = [round(rng.uniform(item["low"], item["high"]), 2) for item in items]
     total = round(sum(prices), 2)
-    lines = [rng.choice(_SHOPS)] + [f"{n}  {p:.2f}" for (n, _, _), p in zip(items, prices)] + [f"TOTAL  {total:.2f}"]
+    lines = [rng.choice(_SHOPS), *(f"{item['name']}  {p:.2f}" for item, p in zip(items, prices)), f"TOTAL  {total:.2f}"]
     return _text_image(lines, rng, FONT_EN, stem), Asset("receipt", {"total": f"{total:.2f}", "lines": lines})
 
 
 # Many words and many files: with 8 words on 14 signs, v5 learned the 14 passwords by heart and answered one of
 # them ("river67") for a sign that read "sunset42". The answer has to be copied from what the tool read.
-_WORDS = ["sunflower", "blueberry", "mountain", "river", "panda", "orange", "maple", "rocket", "tiger", "lemon",
-          "harbor", "cobalt", "meadow", "falcon", "pepper", "violet", "canyon", "walnut", "glacier", "mango",
-          "ember", "otter", "cedar", "comet", "willow", "pebble", "thunder", "koala", "saffron", "lantern",
-          "coral", "breeze", "juniper", "marble", "nectar", "puffin", "quartz", "sparrow", "tulip", "zephyr"]
+_WORDS = _BOOK.table("words")
+_SIGN_HEADINGS = _BOOK.table("sign_headings")
 
 
 def sign(rng: random.Random, stem: Path) -> tuple[Path, Asset]:
     password = f"{rng.choice(_WORDS)}{rng.randint(10, 99)}"
     hours = f"{rng.randint(7, 10)}:00 - {rng.randint(17, 22)}:00"
-    lines = [rng.choice(["WELCOME", "GUEST INFO", "CAFE"]), f"WIFI PASSWORD: {password}", f"OPEN {hours}"]
+    lines = [rng.choice(_SIGN_HEADINGS), f"WIFI PASSWORD: {password}", f"OPEN {hours}"]
     return _text_image(lines, rng, FONT_EN, stem), Asset("sign", {"password": password, "hours": hours, "lines": lines})
 
 
-_TIMES = ["下午三点", "上午十点", "周五下午两点", "明天上午九点", "晚上七点半", "下午四点"]
-_PLACES = ["三楼会议室", "图书馆二楼", "302教室", "一号报告厅", "食堂门口", "五楼小会议室"]
-_TOPICS = ["项目进度会", "新年联欢会", "安全培训", "读书分享会", "部门例会"]
+_TIMES = _BOOK.table("notice_times")
+_PLACES = _BOOK.table("notice_places")
+_TOPICS = _BOOK.table("notice_topics")
 
 
 def notice_zh(rng: random.Random, stem: Path) -> tuple[Path, Asset]:
@@ -91,8 +93,8 @@ def notice_zh(rng: random.Random, stem: Path) -> tuple[Path, Asset]:
     return _text_image(lines, rng, FONT_ZH, stem), Asset("notice_zh", {"time": time, "place": place, "lines": lines})
 
 
-_CAMERAS = [("Canon", "EOS 80D"), ("NIKON CORPORATION", "NIKON D750"), ("Apple", "iPhone 13"), ("SONY", "ILCE-7M3"),
-            ("Xiaomi", "Mi 11"), ("HUAWEI", "P40")]
+_CAMERAS = _BOOK.table("cameras")
+"""{make, model}: what a photo's EXIF says took it."""
 _SIZES = [(640, 480), (800, 600), (1024, 768), (1280, 720), (300, 300), (1080, 1080), (720, 1280), (1600, 900)]
 
 
@@ -108,7 +110,8 @@ def photo(rng: random.Random, stem: Path) -> tuple[Path, Asset]:
         (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=colour)
     facts = {"width": w, "height": h}
     if rng.random() < 0.6:
-        make, model = rng.choice(_CAMERAS)
+        camera = rng.choice(_CAMERAS)
+        make, model = camera["make"], camera["model"]
         taken = f"{rng.randint(2015, 2024)}:{rng.randint(1, 12):02d}:{rng.randint(1, 28):02d} " \
                 f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"
         exif = Image.Exif()
@@ -123,17 +126,19 @@ def photo(rng: random.Random, stem: Path) -> tuple[Path, Asset]:
     return path, Asset("photo", facts)
 
 
+_QR = _BOOK.table("qr")
+"""What QR codes hold: sites and paths of links, WiFi network names, labels before a number."""
+
+
 def qr_data(rng: random.Random) -> str:
     r = rng.random()
     if r < 0.35:
-        return f"https://{rng.choice(['example.com', 'shop.example.org', 'menu.example.net'])}/" \
-               f"{rng.choice(['menu', 'order', 'docs', 'pay', 'event'])}/{rng.randint(1, 999)}"
+        return f"https://{rng.choice(_QR['sites'])}/{rng.choice(_QR['paths'])}/{rng.randint(1, 999)}"
     if r < 0.55:
-        return f"WIFI:S:{rng.choice(['CoffeeBar', 'HomeNet', 'Library', 'Office-5G'])};T:WPA;" \
-               f"P:{rng.choice(_WORDS)}{rng.randint(10, 99)};;"
+        return f"WIFI:S:{rng.choice(_QR['networks'])};T:WPA;P:{rng.choice(_WORDS)}{rng.randint(10, 99)};;"
     if r < 0.75:
-        return rng.choice(["Table ", "Order #", "Seat ", "Ticket "]) + str(rng.randint(1, 9999))
-    return rng.choice(["你好，欢迎光临", "会员卡号 ", "取餐号 "]) + str(rng.randint(100, 999))
+        return rng.choice(_QR["labels"]) + str(rng.randint(1, 9999))
+    return rng.choice(_QR["labels_zh"]) + str(rng.randint(100, 999))
 
 
 def qr(rng: random.Random, stem: Path) -> tuple[Path, Asset]:
@@ -145,10 +150,11 @@ def qr(rng: random.Random, stem: Path) -> tuple[Path, Asset]:
     return path, Asset("qr", {"data": data})
 
 
+_NAMES = _BOOK.table("upload_names")
 ASSETS = {
-    "receipt": AssetKind(receipt, {"train": 48, "heldout": 8}, ["receipt", "IMG_2041", "scan", "bill", "小票"]),
-    "sign": AssetKind(sign, {"train": 60, "heldout": 8}, ["sign", "photo", "IMG_0832", "wifi"]),
-    "notice_zh": AssetKind(notice_zh, {"train": 40, "heldout": 8}, ["通知", "notice", "截图", "IMG_5521"]),
-    "photo": AssetKind(photo, {"train": 40, "heldout": 12}, ["photo", "IMG_1234", "picture", "照片", "DSC_0042"]),
-    "qr": AssetKind(qr, {"train": 400, "heldout": 40}, ["qrcode", "qr", "二维码", "IMG_7781", "code"]),
+    "receipt": AssetKind(receipt, {"train": 48, "heldout": 8}, _NAMES["receipt"]),
+    "sign": AssetKind(sign, {"train": 60, "heldout": 8}, _NAMES["sign"]),
+    "notice_zh": AssetKind(notice_zh, {"train": 40, "heldout": 8}, _NAMES["notice_zh"]),
+    "photo": AssetKind(photo, {"train": 40, "heldout": 12}, _NAMES["photo"]),
+    "qr": AssetKind(qr, {"train": 400, "heldout": 40}, _NAMES["qr"]),
 }

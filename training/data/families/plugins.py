@@ -16,15 +16,14 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from puyu.core.messages import ToolCall
+from puyu.tools.registry import default_tools
 from puyu.training.data.conversation import Dialog, Drop
 from puyu.training.data.families import PROBLEMS
 from puyu.training.data.families.base import output_matches
 from puyu.training.data.families.plugin_assets import ASSETS, Asset
-from puyu.training.data.families.plugin_phrasing import ASK, LABELS, NO_CODE, NO_FILE_ASK, NO_FILE_REPLY, REPLY
-from puyu.training.data.phrasing import OPEN, join, noisy
+from puyu.training.data.phrasing import OPEN, join, noisy, phrasebook
 from puyu.training.data.schema import Record, Turn
-
-from puyu.core.messages import ToolCall
 
 CANON = "/home/user/.local/share/puyu/conversations"
 """Where the app keeps a conversation's files (<data_dir>/conversations/<id>); paths in the data use it."""
@@ -33,23 +32,22 @@ WEIGHTS = {"calculator": 3, "solve": 3, "ocr": 2.5, "image_info": 2, "image_edit
            "plot": 1, "plot_data": 1, "knowledge_search": 3}
 IMAGE_TOOLS = {"ocr", "image_info", "image_edit", "qr_read"}
 
+_BOOK = phrasebook("plugins")
+ASK = _BOOK.slots("ask")
+"""Requests by (tool, intent, language)."""
+REPLY = _BOOK.table("reply")
+"""Replies from the tool's result by tool, intent and language."""
+NO_CODE = _BOOK.table("no_code")
+NO_FILE_ASK = _BOOK.slots("no_file_ask")
+NO_FILE_REPLY = _BOOK.table("no_file_reply")
+SUPERSCRIPT_FIX = _BOOK.table("superscript_fix")
+FUNCTIONS = _BOOK.table("functions")
+LABELS = _BOOK.table("labels")
+
 
 def load_tools(workdir: Path, kb_dir: Path, enabled: set[str] | None = None) -> list:
-    """puyu's registered tools (tools/registry.py), or the tool classes found so far while it is missing."""
-    try:
-        from puyu.tools.registry import default_tools
-        return list(default_tools(workdir, kb_dir, enabled))
-    except ImportError:
-        pass
-    found = []
-    for module, names in (("puyu.tools.symbolic", ["Calculator", "Solve"]), ("puyu.tools.ocr", ["OCR"]),
-                          ("puyu.tools.vision", ["ImageInfo", "ImageEdit"]), ("puyu.tools.qr", ["QRRead", "QRMake"])):
-        try:
-            mod = __import__(module, fromlist=names)
-        except ImportError:
-            continue
-        found += [getattr(mod, n)(workdir) for n in names if hasattr(mod, n)]
-    return found
+    """puyu's registered tools (tools/registry.py)."""
+    return list(default_tools(workdir, kb_dir, enabled))
 
 
 class _Inline(ast.NodeTransformer):
@@ -198,7 +196,8 @@ class PluginMaker:
             d.turns.append(file_turn(shown, Path(real).stat().st_size))
 
     def _say(self, d: Dialog, slot: tuple, answer, **fields) -> None:
-        d.say(d.rng.choice(REPLY[slot + (d.lang,)]).format(**fields))
+        tool, intent = slot
+        d.say(d.rng.choice(REPLY[tool][intent][d.lang]).format(**fields))
         d.answers.append(answer)
 
     def _no_file(self, d: Dialog, name: str) -> Record:
@@ -236,8 +235,7 @@ class PluginMaker:
             _, ok = self._call(d, "solve", {**form.args, "expression": form.verbatim})
             if ok:
                 raise Drop("verbatim_expression_parsed")
-            fix = {"en": "Superscripts are not accepted; writing powers with ^.", "zh": "不支持上标，改用 ^ 表示乘方。"}
-            out, ok = self._call(d, "solve", form.args, thought=fix[d.lang])
+            out, ok = self._call(d, "solve", form.args, thought=SUPERSCRIPT_FIX[d.lang])
             extra = {"mistake": "superscript"}
         else:
             out, ok = self._call(d, "solve", form.args)
@@ -347,7 +345,6 @@ class PluginMaker:
 
     def _plot(self, d: Dialog):
         """Functions of x: `plot`."""
-        from puyu.training.data.families.plugin_phrasing import FUNCTIONS
         rng = d.rng
         f = rng.choice(FUNCTIONS)
         a, b = (-rng.choice([2, 5, 10]), rng.choice([2, 5, 10])) if "log" not in f and "sqrt" not in f \
