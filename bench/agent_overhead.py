@@ -70,18 +70,20 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
     from puyu.agent.agent import answer
-    from puyu.agent.factory import build_agent, load_model
+    from puyu.agent.factory import build_agent
     from puyu.agent.session import ChatSession
     from puyu.agent.store import Store
     from puyu.core.config import Settings
     from puyu.core.messages import Message
+    from puyu.models.replay import ReplayModel
     from puyu.tools.base import Toolbox
 
     box = Toolbox([add_tool()])
     work = Path(tempfile.mkdtemp(prefix="puyu-bench-agent-"))
     (work / "script.json").write_text(json.dumps({"replies": REPLIES}))
-    settings = Settings().replace(backend="replay", model=str(work / "script.json"))
-    agent = build_agent(load_model(settings.model), box, settings.agent, settings.gen)
+    settings = Settings()
+    model = ReplayModel.from_file(work / "script.json", chunk_chars=8)
+    agent = build_agent(model, box, settings.agent, settings.gen)
     proto = agent.protocol
     assert answer(agent.run([Message("user", "2 + 40?")])) == "The sum is 42."
     store = Store(work / "bench.db")

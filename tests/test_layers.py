@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -97,8 +98,13 @@ def test_the_layer_check_sees_a_wrong_import(tmp_path):
 
 @pytest.mark.skipif(not os.environ.get("PUYU_SLOW_TESTS"), reason="builds the wheel (set PUYU_SLOW_TESTS=1)")
 def test_the_wheel_installs_only_puyu(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path), str(ROOT)], check=True, cwd=tmp_path, stdout=subprocess.DEVNULL)
+    had_build = (ROOT / "build").exists()
+    try:
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                        str(tmp_path), str(ROOT)], check=True, cwd=tmp_path, stdout=subprocess.DEVNULL)
+    finally:
+        if not had_build:  # setuptools builds in the checkout; leave it as it was
+            shutil.rmtree(ROOT / "build", ignore_errors=True)
     [wheel] = tmp_path.glob("puyu_agent-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}

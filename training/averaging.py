@@ -2,7 +2,7 @@
 
 Why: with a high learning rate and 16-row batches, the last step's weights carry the noise of the last few hundred
 steps, and for a small model that noise shows most on inputs unlike the training data (the bundled recipe run twice
-gave 73.8 and 64.5 % tool answers on the same held-out items, docs/benchmarks.md). Averaging the weights along
+gave 73.8 and 64.5 % tool answers on the same held-out items, docs/training-log.md). Averaging the weights along
 the end of the run is the usual remedy (Polyak averaging; SWA, Izmailov et al. 2018; SWAD, Cha et al. 2021, for
 out-of-distribution inputs), and costs one fused lerp per step.
 """
