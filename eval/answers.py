@@ -1,17 +1,17 @@
-"""Reading answers out of free text: numbers (GSM8K, tool tasks) and option letters (CMMLU)."""
+"""Reading answers out of free text: the number a reply gives as its answer (GSM8K, tool tasks) and option
+letters (CMMLU). Whether a number is right is puyu.core.answers.numbers_match, the rule training uses too."""
 from __future__ import annotations
 
-import math
 import re
 
-_NUM = r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+"
-_NUMBER = re.compile(_NUM)
+from puyu.core.answers import NUMBER_PATTERN, written_numbers
+
 # Where a model states its answer explicitly; these win over "the last number in the text".
 _MARKED = [re.compile(p, re.IGNORECASE) for p in (
-    r"\\boxed\{\s*\$?\s*(" + _NUM + r")",
-    r"####\s*\$?\s*(" + _NUM + r")",
-    r"(?:final answer|the answer is|answer\s*:)\s*(?:is\s*)?[:=]?\s*\**\s*[$€£¥]?\s*(" + _NUM + r")",
-    r"(?:答案|结果)\s*(?:是|为|：|:)\s*[$¥]?\s*(" + _NUM + r")",
+    r"\\boxed\{\s*\$?\s*(" + NUMBER_PATTERN + r")",
+    r"####\s*\$?\s*(" + NUMBER_PATTERN + r")",
+    r"(?:final answer|the answer is|answer\s*:)\s*(?:is\s*)?[:=]?\s*\**\s*[$€£¥]?\s*(" + NUMBER_PATTERN + r")",
+    r"(?:答案|结果)\s*(?:是|为|：|:)\s*[$¥]?\s*(" + NUMBER_PATTERN + r")",
 )]
 
 
@@ -31,13 +31,6 @@ def parse_number(text: str) -> float | None:
         return None
 
 
-def _to_float(s: str) -> float | None:
-    try:
-        return float(s.replace(",", ""))
-    except ValueError:
-        return None
-
-
 def answer_number_text(text: str) -> str | None:
     """The answer number of a free-text reply as written: an explicitly marked one ("The answer is 18",
     "#### 18", "\\boxed{18}", "答案是 18"), else the last number in the text."""
@@ -45,33 +38,13 @@ def answer_number_text(text: str) -> str | None:
         found = pattern.findall(text or "")
         if found:
             return found[-1].replace(",", "")
-    found = _NUMBER.findall(text or "")
-    return found[-1].replace(",", "") if found else None
+    found = written_numbers(text)
+    return found[-1][0] if found else None
 
 
 def extract_number(text: str) -> float | None:
     found = answer_number_text(text)
-    return None if found is None else _to_float(found)
-
-
-def numbers_match(pred: float | None, ref: float | None, pred_text: str | None = None) -> bool:
-    """Equal within 1e-6 relative; a prediction written with >= 2 decimals also matches the reference rounded
-    to as many decimals (3.14 for 3.14159), as a person would accept."""
-    if pred is None or ref is None:
-        return False
-    if math.isclose(pred, ref, rel_tol=1e-6, abs_tol=1e-6):
-        return True
-    decimals = len(pred_text.split(".")[1]) if pred_text and "." in pred_text else 0
-    return decimals >= 2 and math.isclose(round(ref, decimals), pred, abs_tol=10 ** -(decimals + 2))
-
-
-def number_in_text(ref: float, text: str) -> bool:
-    """Whether `text` states `ref` anywhere (how eval tells an answer that came from a tool's output)."""
-    return any(numbers_match(v, ref, s) for s, v in ((s, _to_float(s)) for s in _NUMBER.findall(text or "")))
-
-
-def normalize(text: str) -> str:
-    return re.sub(r"\s+", " ", str(text)).strip().strip(".。").lower()
+    return None if found is None else float(found)
 
 
 # ---- multiple choice -------------------------------------------------------------------------------------------

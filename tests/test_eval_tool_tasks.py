@@ -1,14 +1,14 @@
-"""tool-tasks: held-out agent records (training/data/schema.py) replayed through the real agent and scored."""
+"""tool-tasks: held-out agent records (puyu/core/records.py) replayed through the real agent and scored."""
 import json
 
 import pytest
+
+from puyu.core.records import Record
 from puyu.eval.benchmarks.base import Item, LoadOptions
 from puyu.eval.benchmarks.tool_tasks import ToolTasks
 from puyu.eval.config import EvalConfig
 from puyu.eval.data import DataMissing
 from puyu.eval.runner import run_eval
-from puyu.training.data.schema import Record
-
 from tests.test_eval_fakes import (
     DictInterpreter,
     PromptModel,
@@ -136,9 +136,8 @@ def test_score_details(heldout):
 
 
 def test_recorded_plugin_results_need_the_recorded_arguments(heldout):
-    from puyu.tools.base import Toolbox
-
     from puyu.core.messages import ToolCall
+    from puyu.tools.base import Toolbox
 
     bench = ToolTasks(heldout)
     item = next(i for i in bench.load(None, LoadOptions()) if i.data["record"]["meta"]["id"] == "plugin-1")
@@ -174,10 +173,9 @@ def test_interpreter_state_survives_between_turns_with_the_real_sandbox(heldout,
 
 def reference_replayer(path):
     """A model that says exactly what the reference conversations say, step by step."""
-    from puyu.training.data.schema import read_jsonl
-
     from puyu.core.messages import ToolCall
     from puyu.core.protocols.internlm2 import action_text
+    from puyu.core.records import read_jsonl
 
     script = {}
     for record in read_jsonl(path):
@@ -221,9 +219,8 @@ def test_replaying_the_references_of_a_built_split_scores_full_marks(tmp_path):
 def test_a_garbled_upload_path_is_replayed_as_the_app_reads_it(tmp_path):
     """The app's tools read a path to no file as the upload it most likely means (tools/files.py); the replay
     does the same, so the score is what the app would give. Other arguments must still be the recorded ones."""
-    from puyu.tools.base import Toolbox
-
     from puyu.core.messages import ToolCall
+    from puyu.tools.base import Toolbox
 
     info = {"name": "image_info", "description": "Size of an image.",
             "parameters": [{"name": "image", "type": "STRING", "description": "path"}], "required": ["image"]}

@@ -4,12 +4,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from puyu.training.data.build import BuildConfig, Builder
-from puyu.training.data.schema import render, write_jsonl
-from puyu.training.tokenizer import chat_template, main
 
 from puyu.core.messages import Message, ToolCall
 from puyu.core.protocols.internlm2 import SPECIAL_TOKENS, InternLM2Protocol
+from puyu.core.records import render, write_jsonl
+from puyu.training.data.build import BuildConfig, Builder
+from puyu.training.tokenizer import chat_template, main
 
 TOOLS = [{"name": "calculator", "description": "Evaluate an arithmetic expression.",
           "parameters": [{"name": "expression", "type": "STRING", "description": "e.g. 2*(3+4)"},
@@ -111,7 +111,7 @@ def test_chat_template_matches_the_protocol(tok, case, style):
 
 
 def test_chat_template_matches_generated_records(tok, tok_dir):
-    from puyu.training.data.schema import read_jsonl
+    from puyu.core.records import read_jsonl
     for rec in list(read_jsonl(tok_dir.parent / "train.jsonl"))[:40]:
         dicts = [t.to_dict() for t in rec.conversation]
         got = tok.apply_chat_template(dicts, tools=rec.tools or None, interpreter=rec.interpreter,

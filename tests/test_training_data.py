@@ -8,23 +8,16 @@ import re
 
 import pytest
 
+from puyu.core.answers import answer_matches
 from puyu.core.config import shared_data_dir
 from puyu.core.messages import INTERPRETER, Message, ToolCall
 from puyu.core.protocols.internlm2 import InternLM2Protocol
+from puyu.core.records import Record, Turn, from_agent_flan, read_jsonl, segments, to_agent_flan
 from puyu.training.data import gsm8k
 from puyu.training.data.build import BuildConfig, Builder, main
 from puyu.training.data.conversation import names_defined, names_used
 from puyu.training.data.phrasing import ALL_PARTS, HELDOUT_PARTS, split_of
 from puyu.training.data.runner import Session
-from puyu.training.data.schema import (
-    Record,
-    Turn,
-    answer_matches,
-    from_agent_flan,
-    read_jsonl,
-    segments,
-    to_agent_flan,
-)
 
 GSM8K = shared_data_dir() / "gsm8k" / "train.jsonl"
 needs_gsm8k = pytest.mark.skipif(not GSM8K.exists(), reason=f"shared GSM8K data not found at {GSM8K}")
@@ -388,15 +381,6 @@ def test_turns_convert_to_and_from_messages():
         Turn("user", "x", tool_call={"name": "a", "arguments": {}})
     with pytest.raises(ValueError):
         Record([Turn("user", "x"), Turn("assistant", "", tool_call={"name": "nope", "arguments": {}})]).validate()
-
-
-def test_answer_matching():
-    assert answer_matches("The answer is 1,234.5.", 1234.5)
-    assert answer_matches("It is 33.33%.", 33.333333)
-    assert not answer_matches("It is 34.", 33.0)
-    assert answer_matches("x = 2 or x = 3", [3.0, 2.0])
-    assert answer_matches("It was a Friday.", "friday")
-    assert answer_matches("anything", None)
 
 
 def test_cli_rejects_bad_options(capsys):

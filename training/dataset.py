@@ -1,6 +1,6 @@
 """Training records → token ids with loss targets, packed into fixed-length rows.
 
-A record is one JSON line (training/data/schema.py): `{"conversation": [{"role", "content", "name"?, "tool_call"?,
+A record is one JSON line (puyu/core/records.py): `{"conversation": [{"role", "content", "name"?, "tool_call"?,
 "loss"?}], "tools": [...], "interpreter": bool, "meta": {"lang"?, ...}}`. It is rendered by
 `InternLM2Protocol.segments`, the same code that builds prompts at inference, and only the segments the model
 writes itself (assistant replies and calls, through <|im_end|> / <|action_end|>) of turns whose `loss` is true
@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from puyu.training.data.schema import Record, segments
+
+from puyu.core.records import Record, segments
 
 IGNORE = -100
 

@@ -129,7 +129,7 @@ def _compact_tools() -> str:
 
 def training_texts(path: Path, limit: int = 0, style: str = "internlm2") -> Iterator[str]:
     """The conversations as the model will read them (InternLM2 text, system turns included)."""
-    from puyu.training.data.schema import read_jsonl, render
+    from puyu.core.records import read_jsonl, render
 
     for i, record in enumerate(read_jsonl(path)):
         if limit and i >= limit:

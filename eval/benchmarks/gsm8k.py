@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from puyu.eval.answers import answer_number_text, numbers_match, parse_number
+from puyu.core.answers import numbers_match
+from puyu.core.messages import INTERPRETER, Message
+from puyu.eval.answers import answer_number_text, parse_number
 from puyu.eval.benchmarks.base import AgentBenchmark, Item, LoadOptions
 from puyu.eval.data import need, pick, read_jsonl
-
-from puyu.core.messages import INTERPRETER, Message
 
 COT_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 

@@ -1,13 +1,13 @@
 """puyu's own held-out agent tasks (`data/agent/heldout.jsonl`, written by training/data): does the tuned model
 call tools well on requests it was not trained on?
 
-Each record is a reference conversation (training/data/schema.py). Its user turns are asked again, one after the
+Each record is a reference conversation (puyu/core/records.py). Its user turns are asked again, one after the
 other, in one conversation with a live interpreter; the model's own calls run for real. Plugin tools are replayed
 from the record: a call whose arguments equal a recorded call gets the recorded result, any other call fails
 (after a garbled upload path is read as the upload it most likely means, as the app's tools read it).
 
 Metrics (percent):
-- `answer_acc`: the last reply states `meta.answer` (training/data's `answer_matches`).
+- `answer_acc`: the last reply states `meta.answer` (puyu.core.answers.answer_matches, training's own check).
 - `call_valid`: of items where the model tried a call, the share whose calls were all well formed, named an
   available tool and had arguments that fit its schema.
 - `tool_choice`: the first call is the reference's (`meta.expect_tool`), or no call where none is expected.
@@ -26,13 +26,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from lagent.actions import BaseAction
+
+from puyu.core.answers import answer_matches, states_number
+from puyu.core.config import REPO_ROOT
+from puyu.core.messages import INTERPRETER, Message
+from puyu.core.records import Record, read_jsonl
 from puyu.eval.benchmarks.base import AgentBenchmark, Item, LoadOptions, by_subject, mean_percent
 from puyu.eval.data import DataMissing, pick
 from puyu.tools.base import check_arguments
 from puyu.tools.files import FILE_ARGUMENTS, replace_missing_files, uploaded_paths
-
-from puyu.core.config import REPO_ROOT
-from puyu.core.messages import INTERPRETER, Message
 
 DEFAULT_FILE = REPO_ROOT / "data" / "agent" / "heldout.jsonl"
 TOOL_CATEGORIES = ("tool", "multi_turn", "gsm8k")
@@ -75,9 +77,7 @@ class RecordedTool(BaseAction):
         raise ValueError("the tool returned no result for these arguments")
 
 
-def _record(item: Item):
-    from puyu.training.data.schema import Record
-
+def _record(item: Item) -> Record:
     return Record.from_dict(item.data["record"])
 
 
@@ -93,8 +93,6 @@ class ToolTasks(AgentBenchmark):
         if not self.path.is_file():
             raise DataMissing(f"the tool-tasks held-out split {self.path} does not exist; build the agent data "
                               "first (training/data writes it) or pass --heldout FILE")
-        from puyu.training.data.schema import read_jsonl
-
         items = []
         for n, record in enumerate(read_jsonl(self.path)):
             meta = record.meta
@@ -135,8 +133,6 @@ class ToolTasks(AgentBenchmark):
         return [RecordedTool(schema, results.get(schema["name"], []), uploads) for schema in record.tools]
 
     def score(self, item: Item, record: dict) -> dict[str, float | None]:
-        from puyu.training.data.schema import answer_matches
-
         ref = _record(item)
         meta = ref.meta
         category = meta.get("category", "")
@@ -190,10 +186,8 @@ def _f(value: bool | None) -> float | None:
 
 def _states(text: str, answer) -> bool:
     """Whether tool output `text` contains the answer value anywhere (not only as its last number)."""
-    from puyu.training.data.schema import answer_matches, close_enough, numbers_in
-
     if isinstance(answer, (int, float)) and not isinstance(answer, bool):
-        return any(close_enough(n, float(answer)) for n in numbers_in(text))
+        return states_number(text, float(answer))
     if isinstance(answer, list):
         return all(_states(text, a) for a in answer)
     return answer_matches(text, answer)

@@ -18,11 +18,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from puyu.core.dataclass_cli import parse
+from puyu.core.records import Record, render, write_jsonl
 from puyu.training.data import gsm8k
 from puyu.training.data.conversation import Dialog, Drop
 from puyu.training.data.phrasing import ALL_PARTS
 from puyu.training.data.recipes import RECIPES
-from puyu.training.data.schema import Record, render, write_jsonl
 
 # Shares of the generated (non-GSM8K) training items.
 TRAIN_MIX = {"arithmetic": 13, "percent": 9, "units": 6, "currency": 4, "algebra": 8, "stats": 4, "dates": 5,

@@ -9,10 +9,10 @@ import re
 from dataclasses import dataclass, field
 
 from puyu.core.messages import INTERPRETER
+from puyu.core.records import Record, Turn
 from puyu.training.data.families.base import Ctx, Names, Problem, output_matches, reply_number
 from puyu.training.data.phrasing import THOUGHT, Phraser, clean, noisy, phrasebook
 from puyu.training.data.runner import Run, Session
-from puyu.training.data.schema import Record, Turn
 
 
 class Drop(Exception):
@@ -128,7 +128,7 @@ def follow_up(d: Dialog, prev: list[Problem]) -> None:
     text = noisy(text, rng, lang, rate=0.2)
     d.user(text)
     run = d.python(code)
-    if not run.ok or not output_matches(run.output, round(ref_expected, 2)):
+    if not run.ok or not output_matches(run.output, ref_expected):  # it printed ref_expected rounded to 2 places
         raise Drop("follow_up_disagrees")
     d.say(reply_number(ph, lang)(run.output))
     d.answers.append(float(clean(round(expected, 2))))

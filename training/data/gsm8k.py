@@ -17,11 +17,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from puyu.core.answers import numbers_in, numbers_match, written_numbers
 from puyu.core.config import shared_data_dir
 from puyu.core.messages import INTERPRETER
+from puyu.core.records import Record, Turn
 from puyu.training.data.phrasing import THOUGHT, Phraser, clean, phrasebook
 from puyu.training.data.runner import Session
-from puyu.training.data.schema import Record, Turn, numbers_in
 
 _ANNOTATION = re.compile(r"<<([^<>]*)>>")
 _ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Add, ast.Sub, ast.Mult, ast.Div,
@@ -173,8 +174,8 @@ def convert(row: dict) -> Converted:
             run = Session().run(code)
         if not run.ok:
             raise Dropped(f"program_error:{run.error}")
-        nums = numbers_in(run.output)
-        if nums and math.isclose(nums[-1], final, rel_tol=1e-9, abs_tol=1e-6):
+        printed = written_numbers(run.output)
+        if printed and numbers_match(printed[-1][1], final, printed[-1][0]):
             return Converted(row["question"], code, run.output, final, substitute)
     raise Dropped("final_mismatch")
 

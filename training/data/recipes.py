@@ -6,11 +6,11 @@ import random
 from collections.abc import Callable
 
 from puyu.core.messages import INTERPRETER
+from puyu.core.records import Record
 from puyu.training.data.conversation import Dialog, Drop, follow_up, names_defined, names_used, recover
 from puyu.training.data.families import PROBLEMS
 from puyu.training.data.families.base import Problem
 from puyu.training.data.families.chat import chat_turn, oos_turn
-from puyu.training.data.schema import Record
 
 # Which plugin would do a family's job: when it is in the tools list, the interpreter is not the right call,
 # so interpreter items never show it (plugin items teach calling it).

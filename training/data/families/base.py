@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from puyu.core.answers import numbers_in, numbers_match, written_numbers
 from puyu.training.data.phrasing import Phraser, clean, phrasebook
-from puyu.training.data.schema import close_enough, numbers_in
 
 _BUILTIN_NAMES = set(dir(builtins))
 
@@ -84,15 +84,18 @@ class Ctx:
 
 
 def output_matches(output: str, expected: Any) -> bool:
+    """Whether a program's printed output agrees with the value computed independently of it: the last number
+    states it (puyu.core.answers.numbers_match, as eval reads replies); a list: the printed numbers, sorted, are
+    the expected ones; otherwise the text is printed."""
     if isinstance(expected, bool) or expected is None:
         return expected is None or str(expected) in output
     if isinstance(expected, (int, float)):
-        nums = numbers_in(output)
-        return bool(nums) and close_enough(nums[-1], float(expected))
+        found = written_numbers(output)
+        return bool(found) and numbers_match(found[-1][1], float(expected), found[-1][0])
     if isinstance(expected, list):
-        nums = numbers_in(output)
-        return len(nums) == len(expected) and all(close_enough(a, float(b)) for a, b in
-                                                  zip(sorted(nums), sorted(expected)))
+        found = sorted(written_numbers(output), key=lambda number: number[1])
+        return len(found) == len(expected) and all(numbers_match(value, float(want), written) for (written, value), want
+                                                   in zip(found, sorted(expected)))
     return str(expected) in output
 
 

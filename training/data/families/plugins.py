@@ -17,13 +17,13 @@ import warnings
 from pathlib import Path
 
 from puyu.core.messages import ToolCall
+from puyu.core.records import Record, Turn
 from puyu.tools.registry import default_tools
 from puyu.training.data.conversation import Dialog, Drop
 from puyu.training.data.families import PROBLEMS
 from puyu.training.data.families.base import output_matches
 from puyu.training.data.families.plugin_assets import ASSETS, Asset
 from puyu.training.data.phrasing import OPEN, join, noisy, phrasebook
-from puyu.training.data.schema import Record, Turn
 
 CANON = "/home/user/.local/share/puyu/conversations"
 """Where the app keeps a conversation's files (<data_dir>/conversations/<id>); paths in the data use it."""

@@ -1,4 +1,5 @@
-"""The one conversation record that training, eval and the converters share.
+"""The one conversation record that training, eval and the converters share (`puyu train data` writes it,
+`training/dataset.py` trains on it, eval's tool-tasks replays its held-out split).
 
 A record is one JSON line:
 
@@ -14,15 +15,14 @@ renderer, so what we train on is what the agent serves.
 
 Held-out (eval) records keep the full reference conversation and say so with `meta.reference = true`.
 Eval replays the user turns (`user_turns()`) and checks the model's last reply against `meta.answer`
-(`answer_matches`); `meta.answers` holds the expected value after each user turn for multi-turn items.
+(puyu.core.answers.answer_matches); `meta.answers` holds the expected value after each user turn for multi-turn
+items.
 `meta.category` is one of tool | chat | out_of_scope | multi_turn | gsm8k; `meta.expect_tool` names the tool
 the reference calls first ("python", a plugin name, or null when no call is expected).
 """
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -248,42 +248,3 @@ def write_jsonl(path: str | Path, records: Iterable[Record]) -> int:
             f.write(r.to_json() + "\n")
             n += 1
     return n
-
-
-# ---- answers ----------------------------------------------------------------------------------------
-
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?|-?\.\d+")
-
-
-def numbers_in(text: str) -> list[float]:
-    """Every number written in `text` ("1,234.5" counts as one)."""
-    out = []
-    for m in _NUMBER.finditer(text):
-        s = m.group().replace(",", "")
-        try:
-            out.append(float(s))
-        except ValueError:
-            pass
-    return out
-
-
-def close_enough(got: float, want: float) -> bool:
-    """Equal up to the rounding a reply may do (2 decimals) or float noise."""
-    return math.isclose(got, want, rel_tol=1e-4, abs_tol=5e-3 + 1e-9)
-
-
-def answer_matches(reply: str, answer: Any) -> bool:
-    """Does a final reply state the expected answer? Numbers: the last number in the reply (or, for a list,
-    every listed value somewhere in it); strings: case-insensitive containment."""
-    if answer is None:
-        return True
-    if isinstance(answer, bool):
-        return str(answer).lower() in reply.lower()
-    if isinstance(answer, (int, float)):
-        nums = numbers_in(reply)
-        return bool(nums) and close_enough(nums[-1], float(answer))
-    if isinstance(answer, list):
-        nums = numbers_in(reply)
-        return all(any(close_enough(n, float(a)) for n in nums) if isinstance(a, (int, float))
-                   else answer_matches(reply, a) for a in answer)
-    return str(answer).lower() in reply.lower()
