@@ -21,8 +21,8 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from puyu.core.card import ModelCard
 from puyu.core.config import GenerationConfig
