@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from puyu.agent.agent import Agent
 from puyu.core.config import AgentConfig, GenerationConfig
 from puyu.core.messages import FinalEvent, Message

@@ -30,7 +30,8 @@ def chat_messages(messages: list[Message], system: str | None = None, names: boo
     for m in messages:
         if m.role == "assistant" and m.tool_call is not None:
             call, last_call = m.tool_call, m.tool_call.id
-            out.append({"role": "assistant", "content": m.content or None, "tool_calls": [{
+            # content "" rather than null beside the calls: llama.cpp's server refuses null
+            out.append({"role": "assistant", "content": m.content, "tool_calls": [{
                 "id": call.id, "type": "function",
                 "function": {"name": call.name, "arguments": json.dumps(call.arguments, ensure_ascii=False)}}]})
         elif m.role == "environment":
