@@ -21,7 +21,7 @@ from puyu.core.messages import (
 )
 from puyu.core.protocols import InternLM2Protocol, Protocol
 from puyu.models.base import ChatModel, ModelError
-from puyu.tools.base import Toolbox
+from puyu.tools.base import Toolbox, check_arguments
 
 
 def held_back(text: str, markers: tuple[str, ...]) -> int:
@@ -50,8 +50,13 @@ class Usage:
 
 class Agent:
     def __init__(self, model: ChatModel, toolbox: Toolbox | None = None, protocol: Protocol | None = None,
-                 config: AgentConfig | None = None, gen: GenerationConfig | None = None):
+                 config: AgentConfig | None = None, gen: GenerationConfig | None = None,
+                 client_tools: list[dict] | None = None):
+        """`client_tools`: schemas of tools the caller runs itself (a `puyu serve` client's own `tools`): the model
+        sees them beside the toolbox's, and a call to one ends the run with its ToolCallEvent, for the caller to
+        run and to continue the conversation with its result."""
         self.model = model
+        self.client_tools = list(client_tools or [])
         self.toolbox = toolbox or Toolbox()
         self.protocol = protocol or InternLM2Protocol()
         self.config = config or AgentConfig()
@@ -59,8 +64,12 @@ class Agent:
         self.usage = Usage()
         """What the last run() read and wrote (puyu serve reports it as the answer's `usage`)."""
 
+    def schemas(self) -> list[dict]:
+        """The tools the model is shown: the toolbox's, then the caller's own."""
+        return self.toolbox.schemas() + self.client_tools
+
     def prompt(self, messages: list[Message]) -> str:
-        return self.protocol.render(messages, self.toolbox.schemas(), interpreter=self.toolbox.interpreter is not None)
+        return self.protocol.render(messages, self.schemas(), interpreter=self.toolbox.interpreter is not None)
 
     def run(self, messages: list[Message], cancel: threading.Event | None = None) -> Iterator[Event]:
         """Answer the last user turn of `messages`, appending the assistant and environment turns to it."""
@@ -89,13 +98,23 @@ class Agent:
             else:
                 call = parsed.call
                 messages.append(Message("assistant", parsed.text, tool_call=call))
-                yield ToolCallEvent(call)
-                result = self._run_tool(call, failed_calls, cancel)
-                yield ToolResultEvent(call, result)
-                messages.append(self.protocol.observation(call, self._for_model(result)))
-                if not result.ok:
-                    failures.append(result.text)
-                    failed_calls.add(_key(call))
+                client = next((t for t in self.client_tools if t["name"] == call.name), None)
+                problem = check_arguments(client, call.arguments) if client else None
+                if problem:  # a call of the caller's own tool that it could not run: the model gets another try
+                    error = f"Bad arguments for {call.name}: {problem}."
+                    messages.append(Message("environment", f"Error: {error}", name="plugin"))
+                    failures.append(error)
+                    yield ErrorEvent(error, recoverable=True)
+                else:
+                    yield ToolCallEvent(call)
+                    if client:
+                        return  # the caller runs its own tool and continues the conversation with the result
+                    result = self._run_tool(call, failed_calls, cancel)
+                    yield ToolResultEvent(call, result)
+                    messages.append(self.protocol.observation(call, self._for_model(result)))
+                    if not result.ok:
+                        failures.append(result.text)
+                        failed_calls.add(_key(call))
             if len(failures) > self.config.max_retries:
                 yield ErrorEvent(f"Giving up after {len(failures)} failed tool calls; the last error was: "
                                  f"{failures[-1]}")
@@ -126,8 +145,7 @@ class Agent:
         counts); without one, the text is read as the protocol reads its replies."""
         if not hasattr(self.model, "chat"):
             raise ModelError(f"the {type(self.protocol).__name__} needs a backend with chat() (use --backend openai)")
-        chat, tools = self.protocol.chat_request(messages, self.toolbox.schemas(),
-                                                 self.toolbox.interpreter is not None)
+        chat, tools = self.protocol.chat_request(messages, self.schemas(), self.toolbox.interpreter is not None)
         text, shown, call = "", 0, None
         for item in self.model.chat(chat, tools, gen):
             if isinstance(item, str):

@@ -69,5 +69,7 @@ def build_toolbox(cfg: AgentConfig, limits: SandboxLimits, card: ModelCard, work
 
 
 def build_agent(model: ChatModel, toolbox: Toolbox, cfg: AgentConfig, gen: GenerationConfig,
-                chat_template: Callable[[list[dict]], str] | None = None) -> Agent:
-    return Agent(model, toolbox, build_protocol(cfg, model.prompt_style, chat_template), cfg, gen)
+                chat_template: Callable[[list[dict]], str] | None = None,
+                client_tools: list[dict] | None = None) -> Agent:
+    """`client_tools`: schemas of tools the caller runs itself (see Agent)."""
+    return Agent(model, toolbox, build_protocol(cfg, model.prompt_style, chat_template), cfg, gen, client_tools)

@@ -116,6 +116,10 @@ class ReplayModel(ChatModel):
         if not reply:
             self._record(prompt, called)
 
+    def count_tokens(self, text: str, prompt: bool = False) -> int:
+        """A replayed reply's tokens are the chunks it streams in (chunk_chars characters each), its prompt's too."""
+        return -(-len(text) // self.chunk_chars)
+
     def _record(self, prompt: str, called: float) -> None:
         if self.log is None:
             return

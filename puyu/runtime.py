@@ -59,10 +59,13 @@ class Runtime:
             old.close()
         return box
 
-    def session(self, conversation_id: str, settings: Settings | None = None) -> ChatSession:
-        """The conversation, ready to answer with `settings` (default: the runtime's own)."""
+    def session(self, conversation_id: str, settings: Settings | None = None,
+                client_tools: list[dict] | None = None) -> ChatSession:
+        """The conversation, ready to answer with `settings` (default: the runtime's own) and, beside its own tools,
+        `client_tools` the caller runs itself (schemas; see Agent)."""
         settings = settings or self.settings
-        agent = build_agent(self.model, self.toolbox(conversation_id, settings), settings.agent, settings.gen)
+        agent = build_agent(self.model, self.toolbox(conversation_id, settings), settings.agent, settings.gen,
+                            client_tools=client_tools)
         return ChatSession(self.store, conversation_id, agent)
 
     def forget(self, conversation_id: str) -> None:
