@@ -350,7 +350,11 @@ class OpenAIModel(ChatModel):
             if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
                 raise ModelError(f"{url} sent an event with no choices: {payload[:200]!r}")
             count += 1
-            finished = finished or any(isinstance(c, dict) and c.get("finish_reason") for c in data["choices"])
+            reasons = {c.get("finish_reason") for c in data["choices"] if isinstance(c, dict)} - {None}
+            if reasons & {"error", "abort"}:  # LMDeploy's way to end a stream that failed (e.g. too long a prompt)
+                failed = min(reasons & {"error", "abort"})
+                raise ModelError(f"{url} ended the answer with finish_reason {failed!r}; its log says why")
+            finished = finished or bool(reasons)
             yield data
         if not count:
             raise ModelError(f"{url} answered an empty stream (HTTP 200, no events); its log says why")

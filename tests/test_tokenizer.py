@@ -193,6 +193,7 @@ def test_llama_cpp_renders_the_bundled_template_as_the_protocol():
     """llama-cpp-python's server renders a GGUF's chat template with its own Jinja environment."""
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (scripts/setup.sh installs it)")
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
     from puyu.core.protocols import OpenAIToolsProtocol
     from puyu.models import BUNDLED_MODEL
 
