@@ -20,11 +20,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+from harness import free_port, start_process, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -101,42 +100,10 @@ def make_gguf(model: Path, out: Path) -> Path:
 
 def start(kind: str, served: Path, log: Path, timeout_s: float = 300) -> tuple[subprocess.Popen, str]:
     """Start server `kind` for `served` (a model folder, or a GGUF) and return it and its URL once it lists it."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        port = s.getsockname()[1]
+    port = free_port()
     values = {"python": sys.executable, "model": str(served), "port": str(port), "host": HOST}
     cmd = [part.format(**values) for part in SERVERS[kind].command]
-    proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, **SERVERS[kind].env})
-    url = f"http://{HOST}:{port}"
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{kind} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url + "/v1/models", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    stop(proc)
-    raise RuntimeError(f"{kind} did not answer on {url}/v1/models within {timeout_s:g} s:\n{log.read_text()[-3000:]}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    import signal
-
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    return start_process(cmd, f"http://{HOST}:{port}", "/v1/models", log, kind, SERVERS[kind].env, timeout_s)
 
 
 def ask(question: str, args: list[str], data_dir: Path) -> dict:

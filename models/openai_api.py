@@ -263,14 +263,7 @@ class OpenAIModel(ChatModel):
 
     def _get_json_once(self, path: str) -> Any:
         url = self.root + path
-        try:
-            resp = self._client.get(url)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as e:
-            raise _Retryable(self._unreachable(e)) from e
-        except httpx.TimeoutException as e:
-            raise ModelError(f"{url} did not answer within {self.timeout_s:g} s") from e
-        except httpx.HTTPError as e:
-            raise ModelError(f"request to {url} failed: {e}") from e
+        resp = self._send("GET", url)
         self._check_status(resp, url)
         try:
             return resp.json()
@@ -284,17 +277,21 @@ class OpenAIModel(ChatModel):
 
     def _post_once(self, path: str, body: dict) -> tuple[int, str]:
         url = self.root + path
+        resp = self._send("POST", url, json=body)
+        if resp.status_code in (401, 429) or resp.status_code >= 500:
+            self._check_status(resp, url)
+        return resp.status_code, resp.text
+
+    def _send(self, method: str, url: str, **kw) -> httpx.Response:
+        """One unstreamed request; an unreachable server is worth another try, other failures are not."""
         try:
-            resp = self._client.post(url, json=body)
+            return self._client.request(method, url, **kw)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as e:
             raise _Retryable(self._unreachable(e)) from e
         except httpx.TimeoutException as e:
             raise ModelError(f"{url} did not answer within {self.timeout_s:g} s") from e
         except httpx.HTTPError as e:
             raise ModelError(f"request to {url} failed: {e}") from e
-        if resp.status_code in (401, 429) or resp.status_code >= 500:
-            self._check_status(resp, url)
-        return resp.status_code, resp.text
 
     def stream_chunks(self, path: str, body: dict) -> Iterator[dict]:
         """POST with `stream: true` and yield each parsed SSE chunk. Retries only before the first chunk."""

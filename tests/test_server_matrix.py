@@ -15,8 +15,9 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not os.environ.get("PUYU_SLOW_TESTS"),
                                                    reason="real model servers: set PUYU_SLOW_TESTS=1")]
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "server_matrix.py"
-_spec = importlib.util.spec_from_file_location("server_matrix", BENCH)
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))  # as `python bench/server_matrix.py` finds its sibling harness.py
+_spec = importlib.util.spec_from_file_location("server_matrix", BENCH / "server_matrix.py")
 matrix = sys.modules["server_matrix"] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(matrix)
 
