@@ -50,7 +50,7 @@ fi
 # --- optional: model servers for the server matrix (tests/test_server_matrix.py) --------------------------
 # `transformers serve` comes with transformers. llama.cpp's server is llama-cpp-python, built here from its source
 # distribution, which is kept: scripts/make_gguf.py takes llama.cpp's GGUF converter from it. Built once; a failed
-# build is remembered (its tests then skip) until this file changes or PUYU_TEST_SERVERS=retry.
+# build is remembered (its tests then skip) until the version or build flags change, or PUYU_TEST_SERVERS=retry.
 servers_stamp="$VENV/.puyu-servers"
 servers_want="$LLAMA_CPP_SPEC $LLAMA_CPP_CMAKE"
 if [ "$TEST_SERVERS" != 0 ] && { [ "$TEST_SERVERS" = retry ] || [ "$(head -1 "$servers_stamp" 2>/dev/null)" != "$servers_want" ]; }; then
