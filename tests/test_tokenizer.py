@@ -219,3 +219,40 @@ def test_bundled_tokenizer_keeps_tool_call_tokens_when_special_ones_are_skipped(
     call = "ok<|action_start|><|plugin|>\n{\"name\": \"ocr\"}<|action_end|>\n<|im_end|>"
     assert tok.decode(tok(call)["input_ids"], skip_special_tokens=True) == call.removesuffix("<|im_end|>")
     assert (BUNDLED_MODEL / "chat_template.jinja").read_text("utf-8") == chat_template("compact")
+
+
+@pytest.mark.slow
+def test_bundled_model_answers_as_before_its_tokens_became_plain(tmp_path, monkeypatch):
+    """The shipped tokenizer differs from the one the model was trained with only in the `special` flag of the
+    tool-call tokens: the same ids for every text, and the same greedy answers and calls in process."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    from puyu.core.protocols.internlm2 import ACTION_TOKENS, SPECIAL_TOKENS
+    from puyu.models import BUNDLED_MODEL
+    from tests.test_server_matrix import matrix
+
+    before = tmp_path / "puyu-tiny"
+    shutil.copytree(BUNDLED_MODEL, before)
+    data = json.loads((before / "tokenizer.json").read_text("utf-8"))
+    flipped = [t for t in data["added_tokens"] if t["content"] in ACTION_TOKENS and not t["special"]]
+    assert len(flipped) == len(ACTION_TOKENS)
+    for token in flipped:
+        token["special"] = True
+    (before / "tokenizer.json").write_text(json.dumps(data), "utf-8")
+    config = json.loads((before / "tokenizer_config.json").read_text("utf-8"))
+    config["extra_special_tokens"] = list(SPECIAL_TOKENS)
+    (before / "tokenizer_config.json").write_text(json.dumps(config), "utf-8")
+
+    old, new = AutoTokenizer.from_pretrained(before), AutoTokenizer.from_pretrained(BUNDLED_MODEL)
+    texts = [InternLM2Protocol(style="compact").render(m, [], i) + "ok<|action_start|><|plugin|>\n{}<|action_end|>"
+             for m, _, i, _ in CONVERSATIONS] + ["你好 12345 🙂", "<|im_end|><|action_end|><|interpreter|>x"]
+    for text in texts:
+        assert old(text)["input_ids"] == new(text)["input_ids"]
+        assert old.decode(old(text)["input_ids"]) == new.decode(new(text)["input_ids"])
+    monkeypatch.setenv("PUYU_CONFIG", str(tmp_path / "none.yaml"))
+    for question, args in matrix.QUESTIONS.values():
+        now = matrix.ask(question, ["--model", str(BUNDLED_MODEL), *args], tmp_path / "data")
+        then = matrix.ask(question, ["--model", str(before), *args], tmp_path / "data")
+        assert now["ok"] and (now["answer"], now["calls"]) == (then["answer"], then["calls"]), question
