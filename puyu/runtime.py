@@ -42,6 +42,7 @@ class Runtime:
         agent = settings.agent
         key = (None if agent.tools is None else tuple(agent.tools), agent.interpreter, settings.sandbox,
                None if agent.knowledge is None else tuple(agent.knowledge), agent.vlm_path)
+        card = self.model.card  # the model's default tools; taken before the lock, which loading the model takes
         with self._lock:
             old_key, box = self._toolboxes.pop(conversation_id, (None, None))
             closing = []
@@ -49,7 +50,7 @@ class Runtime:
                 closing.append(box)
                 box = None
             if box is None:
-                box = build_toolbox(agent, settings.sandbox, self.settings.model, self.workdir(conversation_id),
+                box = build_toolbox(agent, settings.sandbox, card, self.workdir(conversation_id),
                                     self.settings.knowledge_dir)
             self._toolboxes[conversation_id] = (key, box)  # dicts keep order: the last is the most recently used
             idle = list(self._toolboxes)[:-MAX_LIVE_TOOLBOXES]
@@ -58,10 +59,13 @@ class Runtime:
             old.close()
         return box
 
-    def session(self, conversation_id: str, settings: Settings | None = None) -> ChatSession:
-        """The conversation, ready to answer with `settings` (default: the runtime's own)."""
+    def session(self, conversation_id: str, settings: Settings | None = None,
+                client_tools: list[dict] | None = None) -> ChatSession:
+        """The conversation, ready to answer with `settings` (default: the runtime's own) and, beside its own tools,
+        `client_tools` the caller runs itself (schemas; see Agent)."""
         settings = settings or self.settings
-        agent = build_agent(self.model, self.toolbox(conversation_id, settings), settings.agent, settings.gen)
+        agent = build_agent(self.model, self.toolbox(conversation_id, settings), settings.agent, settings.gen,
+                            client_tools=client_tools)
         return ChatSession(self.store, conversation_id, agent)
 
     def forget(self, conversation_id: str) -> None:
