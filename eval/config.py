@@ -28,7 +28,9 @@ class EvalConfig:
     agent: AgentConfig = field(default_factory=AgentConfig)
     """The agent benchmarks' agent: its protocol (internlm2 or react) and max_steps."""
     bench: list[str] = field(default_factory=lambda: list(DEFAULT_BENCH))
-    """Comma-separated benchmarks: tool-tasks, gsm8k-agent, gsm8k-cot, teval-plan, teval-review, cmmlu."""
+    """Comma-separated benchmarks: tool-tasks, gsm8k-agent (puyu's own setting), gsm8k-opencompass-agent and
+    gsm8k-internlm-interpreter (the published agent settings), gsm8k-fewshot and gsm8k-cot (OpenCompass's plain
+    settings), teval-plan, teval-review, cmmlu."""
     limit: int | None = None
     """At most this many items per benchmark: a seeded sample, the same for the same seed."""
     subjects: list[str] = field(default_factory=list)

@@ -3,8 +3,8 @@ model double, resume after an interruption, and the errors a user can run into."
 import json
 import re
 
-import numpy as np
 import pytest
+
 from puyu.eval import benchmarks
 from puyu.eval.benchmarks.base import LoadOptions
 from puyu.eval.benchmarks.cmmlu import LETTERS
@@ -13,7 +13,6 @@ from puyu.eval.cli import main
 from puyu.eval.config import EvalConfig
 from puyu.eval.data import DataMissing, shared_data
 from puyu.eval.runner import RunError, run_eval
-
 from tests.test_eval_fakes import DictInterpreter, PromptModel, code_call, last_output, last_user, steps_taken
 
 try:
@@ -26,10 +25,11 @@ SHARED = ["gsm8k-agent", "gsm8k-cot", "teval-plan", "teval-review", "cmmlu"]
 
 @pytest.fixture(autouse=True)
 def fake_embeddings(monkeypatch):
-    """T-Eval plan scoring with hashed bag-of-words instead of loading MiniLM (tested in test_eval_scorers)."""
-    from tests.test_eval_scorers import bag_of_words
+    """T-Eval plan scoring with hashed bag-of-words instead of loading a sentence model (tested in
+    test_eval_scorers and test_eval_parity)."""
+    from tests.test_eval_scorers import BAG
 
-    monkeypatch.setattr("puyu.eval.benchmarks.teval_plan.minilm", lambda: bag_of_words)
+    monkeypatch.setattr("puyu.eval.benchmarks.teval_plan.plan_encoder", lambda: BAG)
 
 
 def oracle(limit: int):
@@ -249,8 +249,9 @@ def test_published_scores_come_from_the_data_readme(tmp_path):
     assert parsed["Other"] == [("X (EN)", 1.0)]
     (tmp_path / "README.md").write_text(text)
     refs = published(tmp_path)
-    assert refs["gsm8k-agent"] == [("M-20B with a code interpreter", 84.5)]
-    assert np.isclose(refs["gsm8k-cot"][1][1], 79.6)
+    assert refs["gsm8k-internlm-interpreter"] == [("M-20B with a code interpreter", 84.5)]
+    assert refs["gsm8k-fewshot"] == [("M-7B", 70.7), ("M-20B", 79.6)]
+    assert "gsm8k-agent" not in refs and "gsm8k-cot" not in refs  # settings nothing published was measured in
 
 
 def test_chart_draws_runs_side_by_side(tmp_path):

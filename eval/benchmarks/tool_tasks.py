@@ -31,7 +31,7 @@ from puyu.core.answers import answer_matches, states_number
 from puyu.core.config import REPO_ROOT
 from puyu.core.messages import INTERPRETER, Message
 from puyu.core.records import Record, read_jsonl
-from puyu.eval.benchmarks.base import AgentBenchmark, Item, LoadOptions, by_subject, mean_percent
+from puyu.eval.benchmarks.base import AgentBenchmark, Item, LoadOptions, Parity, by_subject, mean_percent
 from puyu.eval.data import DataMissing, pick
 from puyu.tools.base import check_arguments
 from puyu.tools.files import FILE_ARGUMENTS, replace_missing_files, uploaded_paths
@@ -88,6 +88,11 @@ class ToolTasks(AgentBenchmark):
 
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else DEFAULT_FILE
+
+    def parity(self) -> Parity:
+        return Parity(scorer="puyu's own (puyu.core.answers, as training checks its data)",
+                      setting="puyu's held-out agent tasks", comparable=False,
+                      published="puyu's own benchmark: nothing published to compare with")
 
     def load(self, root: Path, opts: LoadOptions) -> list[Item]:
         if not self.path.is_file():
