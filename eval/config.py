@@ -50,7 +50,8 @@ class EvalConfig:
     data: Path | None = None
     """The shared data folder; default $PUYU_SHARED_DATA, else <repo root>/../shared/data."""
     heldout: Path | None = None
-    """tool-tasks: the held-out split; default <repo root>/data/agent/heldout.jsonl."""
+    """tool-tasks: the held-out split; default <repo root>/data/agent/heldout.jsonl when you built agent data,
+    else the split puyu ships (the bundled model's own held-out items)."""
     fresh: bool = False
     """Delete the cached predictions of the chosen benchmarks first instead of resuming."""
     progress: bool = True

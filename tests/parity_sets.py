@@ -8,6 +8,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+OFFICIAL_FILE = Path(__file__).with_name("eval_parity_official.json")
+
+
+def official() -> dict:
+    """The official scorers' values on these sets, computed once (see tests/test_eval_parity.py)."""
+    return json.loads(OFFICIAL_FILE.read_text("utf-8"))
+
+
 PLAN_ITEMS = 30
 """The first items of each T-Eval plan format, in file order."""
 PLAN_SETS = ("perfect", "half", "reversed", "args_blanked", "duplicated", "names_shifted", "parseable_wrong",
@@ -87,3 +95,70 @@ GSM8K_REPLIES = [
 ]
 GSM8K_OUTPUTS = [("18", "18"), ("18\n", "18"), ("18.0", "18"), ("x = 18", "18"), ("1,234", "1234"),
                  ("The answer is 18", "18"), ("", "18"), ("18\n19", "18")]
+
+
+# ---- puyu's scores of the same sets (the test compares them with `official()`; scripts/eval_parity.py prints both)
+
+def puyu_plan(bench, root: Path, fmt: str) -> dict[str, dict[str, float]]:
+    """set -> puyu's mean precision, recall, f1, parse_rate and f1_matched_only (percent) on one format's items."""
+    from statistics import mean
+
+    from puyu.eval.benchmarks.base import Item
+    from puyu.eval.benchmarks.teval_plan import parse_json_plan, parse_str_plan, steps_from_list
+
+    data = plan_items(root, fmt)
+    items = [Item(f"{fmt}/{key}", {"reference": d["ground_truth"], "apis": d["meta"]["API_list"], "format": fmt},
+                  subject=fmt) for key, d in data]
+    replies = {kind: [plan_reply(kind, fmt, d) for _, d in data] for kind in PLAN_SETS}
+    texts = []  # one batched encoding of every step text first: the slow part
+    for kind in PLAN_SETS:
+        for item, reply in zip(items, replies[kind]):
+            steps = (parse_json_plan(reply) if fmt == "json" else parse_str_plan(reply, item.data["apis"])) or []
+            texts += [t for s in steps + steps_from_list(item.data["reference"]) for t in (s["name"], s["args"])]
+    bench.encode(texts)
+    out = {}
+    for kind in PLAN_SETS:
+        scores = [bench.score(i, {"outputs": [r]}) for i, r in zip(items, replies[kind])]
+        out[kind] = {k: 100 * mean(s[k] for s in scores)
+                     for k in ("precision", "recall", "f1", "parse_rate", "f1_matched_only")}
+    return out
+
+
+def puyu_review(root: Path) -> dict[str, dict[str, float]]:
+    from statistics import mean
+
+    from puyu.eval.benchmarks.base import Item
+    from puyu.eval.benchmarks.teval_review import TEvalReview
+
+    bench = TEvalReview()
+    items = [Item(key, {"answer": d["ground_truth"]["answer"]}) for key, d in review_items(root)]
+    out = {}
+    for kind in REVIEW_SETS:
+        scores = [bench.score(i, {"outputs": [review_reply(kind, i.data["answer"])]}) for i in items]
+        out[kind] = {k: 100 * mean(s[k] for s in scores) for k in ("accuracy", "parse_rate", "accuracy_lenient")}
+    return out
+
+
+def puyu_cmmlu(root: Path) -> dict[str, dict[str, float]]:
+    from puyu.eval.benchmarks.base import LoadOptions
+    from puyu.eval.benchmarks.cmmlu import CMMLU, rotate
+
+    bench = CMMLU()
+    items = bench.load(root, LoadOptions(subjects=["agronomy"]))[:40]
+    out = {}
+    for kind in CMMLU_SETS:
+        scores = [bench.score(i, {"outputs": [cmmlu_reply(kind, rotate(i.data["options"], i.data["answer"], r)[1])
+                                              for r in range(4)]}) for i in items]
+        out[kind] = {k: v for k, v in bench.summarize(items, scores).items() if k != "by_subject"}
+    return out
+
+
+def puyu_gsm8k() -> dict[str, tuple[bool, bool, bool, bool]]:
+    """reply -> (OpenCompass GSM8K rule, OpenCompass MATH v2 rule, InternLM math_equal, puyu's lenient reading)."""
+    from puyu.eval.benchmarks.gsm8k import answer_right
+    from puyu.eval.official import internlm
+    from puyu.eval.official import opencompass as oc
+
+    return {reply: (oc.gsm8k_equal(oc.gsm8k_answer(reply), ref), oc.math_equal(oc.math_answer(reply), ref),
+                    internlm.math_equal(internlm.extract_answer(reply), ref), answer_right(reply, float(ref)))
+            for reply, ref in GSM8K_REPLIES}
