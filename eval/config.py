@@ -9,6 +9,9 @@ from puyu.core.config import SHORT_NAMES, AgentConfig, GenerationConfig, ModelSp
 from puyu.eval.benchmarks import BENCHMARKS
 
 DEFAULT_BENCH = ["tool-tasks", "gsm8k-agent", "teval-plan", "teval-review", "cmmlu"]
+PROMPTS_VERSION = 2
+"""Raised when a benchmark's prompts change, so a resumed run never mixes predictions for old and new prompts
+(2: CMMLU names subjects in Chinese as OpenCompass does; gsm8k-cot is a plain chat without the agent prompt)."""
 
 EVAL_NAMES = {**{k: v for k, v in SHORT_NAMES.items() if v.split(".")[0] in ("model", "gen", "agent")},
               "dtype": "model.dtype", "trust_remote_code": "model.trust_remote_code"}
@@ -93,4 +96,4 @@ class EvalConfig:
         """What makes predictions differ: a resumed run must match these, or it would mix two models' outputs."""
         model = {k: v for k, v in as_dict(self.model).items() if k not in ("api_key", "timeout_s", "max_retries")}
         return {"model": model, "gen": as_dict(self.gen), "agent": as_dict(self.agent),
-                "chat_format": self.chat_format, "seed": self.seed}
+                "chat_format": self.chat_format, "seed": self.seed, "prompts": PROMPTS_VERSION}

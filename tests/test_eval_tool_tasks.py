@@ -247,3 +247,20 @@ def test_a_garbled_upload_path_is_replayed_as_the_app_reads_it(tmp_path):
     assert run("photo.jpg").ok  # another name: the latest uploaded image, as in the app
     no_image = Toolbox([type(box.actions["image_info"])(info, [({"image": upload}, "640x480")])])
     assert not no_image.run(ToolCall("image_info", {"image": "photo.jpg"})).ok  # nothing uploaded to fall back on
+
+
+def test_a_fresh_clone_evaluates_on_the_shipped_split(monkeypatch, tmp_path):
+    """Without a data build of one's own, tool-tasks runs on the bundled model's held-out split, which puyu ships:
+    `puyu eval` with its default benchmarks works on a fresh clone."""
+    from puyu.eval.benchmarks import tool_tasks
+
+    monkeypatch.setattr(tool_tasks, "DEFAULT_FILE", tmp_path / "data" / "agent" / "heldout.jsonl")
+    bench = ToolTasks()
+    assert bench.path == tool_tasks.SHIPPED_FILE
+    items = bench.load(None, LoadOptions())
+    assert len(items) == 500 and {i.subject for i in items} == {"tool", "multi_turn", "gsm8k", "chat", "out_of_scope"}
+    assert sum(bool(i.data["record"]["meta"].get("unseen_phrasing")) for i in items) == 334
+    own = tmp_path / "data" / "agent" / "heldout.jsonl"  # a build of one's own wins
+    own.parent.mkdir(parents=True)
+    own.write_text(tool_tasks.SHIPPED_FILE.read_text().splitlines()[0] + "\n")
+    assert ToolTasks().path == own and len(ToolTasks().load(None, LoadOptions())) == 1

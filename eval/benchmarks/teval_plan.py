@@ -82,9 +82,20 @@ def parse_str_plan(text: str, apis: list[str]) -> list[dict] | None:
 # ---- matching --------------------------------------------------------------------------------------------------
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-8)
-    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-8)
-    return np.maximum(a @ b.T, 0)
+    """Cosines clipped at 0, computed as T-Eval computes them (sentence-transformers' cos_sim, float32): steps that
+    are equally good matches then tie exactly as they tie there, and the matching breaks the tie the same way."""
+    import torch
+    from sentence_transformers import util
+
+    return np.maximum(util.cos_sim(torch.as_tensor(a), torch.as_tensor(b)).numpy(), 0)
+
+
+def similarity(pred: list[dict], ref: list[dict], encode) -> np.ndarray:
+    """0.75 x name cosine + 0.25 x argument cosine for every (predicted, reference) pair. Each of the four lists is
+    encoded on its own, as T-Eval encodes them (a text's embedding shifts in the last bits with its batch)."""
+    names = _cosine(encode([s["name"] for s in pred]), encode([s["name"] for s in ref]))
+    args = _cosine(encode([str(s["args"]) for s in pred]), encode([str(s["args"]) for s in ref]))
+    return (names * np.float32(NAME_WEIGHT) + args * np.float32(ARGS_WEIGHT)).astype(np.float64)
 
 
 def _drop_finish(plan: list[dict]) -> list[dict]:
@@ -129,12 +140,8 @@ def match_plans(pred: list[dict], ref: list[dict], encode) -> dict[str, float]:
     pred, ref = _drop_finish(pred), _drop_finish(ref)
     if not pred or not ref:  # T-Eval raises on a FinishAction-only plan; it planned none of the reference
         return {"precision": 0.0, "recall": 0.0, "f1": 0.0, "f1_matched_only": 0.0, "finish_only": float(not pred)}
-    texts = [s["name"] for s in pred + ref] + [str(s["args"]) for s in pred + ref]
-    vectors = np.asarray(encode(texts), dtype=np.float32)
     n, m = len(pred), len(ref)
-    names, args = vectors[:n + m], vectors[n + m:]
-    similarity = NAME_WEIGHT * _cosine(names[:n], names[n:]) + ARGS_WEIGHT * _cosine(args[:n], args[n:])
-    official, matched_only = in_order(best_matching(similarity), n)
+    official, matched_only = in_order(best_matching(similarity(pred, ref, encode)), n)
     precision, recall, f1 = _f1(official, n, m)
     return {"precision": precision, "recall": recall, "f1": f1, "f1_matched_only": _f1(matched_only, n, m)[2],
             "finish_only": 0.0}
@@ -147,7 +154,7 @@ class TEvalPlan(GenerateBenchmark):
 
     def __init__(self, encoder: Encoder | None = None):
         self._encoder = encoder
-        self._vectors: dict[str, np.ndarray] = {}
+        self._vectors: dict[tuple[str, ...], np.ndarray] = {}
 
     @property
     def encoder(self) -> Encoder:
@@ -156,11 +163,11 @@ class TEvalPlan(GenerateBenchmark):
         return self._encoder
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Embeddings, each text encoded once per run (API names and arguments repeat across items)."""
-        new = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        if new:
-            self._vectors.update(zip(new, np.asarray(self.encoder.encode(new))))
-        return np.stack([self._vectors[t] for t in texts])
+        """Embeddings of a list of texts, each list encoded once per run (a reference plan's lists recur)."""
+        key = tuple(texts)
+        if key not in self._vectors:
+            self._vectors[key] = np.asarray(self.encoder.encode(list(texts)), dtype=np.float32)
+        return self._vectors[key]
 
     def parity(self) -> Parity:
         model = self.encoder.name

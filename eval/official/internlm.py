@@ -3,13 +3,9 @@ the version that scores GSM8K): the answer is read from the agent's last reply (
 with `math_equal` (numbers within a relative 1e-4, also as a percentage; else the same expression by sympy)."""
 from __future__ import annotations
 
-import re
 from math import isclose
 
 from puyu.eval.official.latex import strip_answer
-
-_ANSWER_IS = re.compile(r"[Tt]he (?:final )?answer is:?")
-_LOOSE_NUMBER = re.compile(r"-?\d*\.?\d+")
 
 
 def _brace_content(text: str) -> str:
@@ -24,23 +20,17 @@ def _brace_content(text: str) -> str:
 
 
 def extract_answer(reply: str) -> str:
-    """`extract_answer`: after the last "boxed", its braces' content (or the text up to a `$`); else what follows
-    the last "The answer is"; else the last number (commas dropped). Then its first line, one leading ':', one
-    trailing '.' and then one '/' removed, cleaned by `strip_answer`."""
-    if "boxed" in reply:
-        after = reply.split("boxed")[-1]
-        if not after:
-            return ""
-        answer = _brace_content(after) if after[0] == "{" else after.split("$")[0].strip()
-    elif _ANSWER_IS.search(reply):
-        answer = _ANSWER_IS.split(reply)[-1].strip().rstrip(".")
-    else:
-        numbers = _LOOSE_NUMBER.findall(reply.replace(",", ""))
-        answer = numbers[-1] if numbers else ""
-    answer = answer.split("\n")[0]
-    answer = answer.removeprefix(":")
-    answer = answer.removesuffix(".")
-    answer = answer.removesuffix("/")
+    """`extract_answer` as it reads GSM8K replies at 2b221a9: after the last "boxed", its braces' content (or the
+    text up to a `$`); nothing when the reply has no "boxed" (the fallbacks to "The answer is" and to the last
+    number came later, with its MATH-only version). Then the first line, one leading ':', one trailing '.' and
+    then one '/' removed, cleaned by `strip_answer`."""
+    if "boxed" not in reply:
+        return ""
+    after = reply.split("boxed")[-1]
+    if not after:
+        return ""
+    answer = _brace_content(after) if after[0] == "{" else after.split("$")[0].strip()
+    answer = answer.split("\n")[0].removeprefix(":").removesuffix(".").removesuffix("/")
     return strip_answer(answer)
 
 
