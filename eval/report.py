@@ -40,7 +40,7 @@ def _published(name: str, s: dict, refs: dict) -> str:
     if not parity.get("comparable"):
         return f"not comparable: {parity.get('published') or 'no published counterpart'}"
     marks = ", ".join(f"{label} {score:g}" for label, score in refs.get(name, []))
-    return marks or parity.get("published", "")
+    return f"comparable: {marks or parity.get('published', '')}"
 
 
 def markdown(results: dict, refs: dict | None = None) -> str:
@@ -57,7 +57,7 @@ def markdown(results: dict, refs: dict | None = None) -> str:
              ("**Headline** is the official scorer's number on these predictions (its rules, quirks included); "
               "**puyu's reading** scores the same predictions with puyu's own answer reader. Only a headline whose "
               "setting is the published one can stand beside published numbers."), "",
-             "| benchmark | items | headline (official scorer) | puyu's reading | published, same setting and scorer |",
+             "| benchmark | items | headline (official scorer) | puyu's reading | published numbers (same setting, same scorer) |",
              "|---|---|---|---|---|"]
     for name, s in benches.items():
         main, parity = s.get("main_metric", ""), s.get("parity", {})

@@ -16,7 +16,7 @@ def official() -> dict:
     return json.loads(OFFICIAL_FILE.read_text("utf-8"))
 
 
-PLAN_ITEMS = 30
+PLAN_ITEMS = 12
 """The first items of each T-Eval plan format, in file order."""
 PLAN_SETS = ("perfect", "half", "reversed", "args_blanked", "duplicated", "names_shifted", "parseable_wrong",
              "malformed")

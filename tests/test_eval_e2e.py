@@ -132,9 +132,10 @@ def test_an_oracle_scores_full_marks_on_every_headline(tmp_path, monkeypatch):
         assert lenient is None or summary[lenient] == 100, (name, lenient)
     assert b["cmmlu"]["perf_circular"] == 100 and b["teval-plan"]["f1_matched_only"] == 100
     assert b["gsm8k-opencompass-agent"]["reasoning_acc"] == 100 and b["gsm8k-agent"]["code_acc"] == 100
-    rows = {line.split(" | ")[0].strip("| "): line for line in (tmp_path / "run" / "results.md").read_text().splitlines()
-            if line.startswith("| ")}
-    assert "GPT-4-Turbo" in rows["teval-review"]  # the leaderboard's review column stands beside it
+    headline = (tmp_path / "run" / "results.md").read_text().split("## Scorers")[0]
+    rows = {line.split(" | ")[0].strip("| "): line for line in headline.splitlines() if line.startswith("| ")}
+    assert "comparable: GPT-3.5-Turbo" in rows["teval-review"]  # the leaderboard's review column stands beside it
+    assert "InternLM2-Chat-20B with a code interpreter 84.5" in rows["gsm8k-internlm-interpreter"]
     assert "not comparable" in rows["tool-tasks"] and "not comparable" in rows["gsm8k-agent"]
     assert "not comparable" in rows["teval-plan"]  # scored here with a stand-in encoder, not all-mpnet-base-v2
     assert "overall" not in "".join(rows.values()).lower()
