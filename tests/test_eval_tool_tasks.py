@@ -16,6 +16,7 @@ from tests.test_eval_fakes import (
     last_output,
     last_user,
     plugin_call,
+    reference_replayer,
     steps_taken,
 )
 
@@ -169,34 +170,6 @@ def test_interpreter_state_survives_between_turns_with_the_real_sandbox(heldout,
     s = run_eval(cfg, model=PromptModel(good_agent), make_interpreter=PythonInterpreter,
                  log=lambda m: None)["benchmarks"]["tool-tasks"]
     assert s["n"] == 1 and s["multi_turn_acc"] == 100
-
-
-def reference_replayer(path):
-    """A model that says exactly what the reference conversations say, step by step."""
-    from puyu.core.messages import ToolCall
-    from puyu.core.protocols.internlm2 import action_text
-    from puyu.core.records import read_jsonl
-
-    script = {}
-    for record in read_jsonl(path):
-        turns = record.conversation
-        for i, t in enumerate(turns):
-            if t.role != "user" or t.name == "file":
-                continue
-            replies = []
-            for u in turns[i + 1:]:
-                if u.role == "user" and u.name != "file":
-                    break
-                if u.role == "assistant":
-                    call = u.tool_call and action_text(ToolCall(u.tool_call["name"], u.tool_call["arguments"]))
-                    replies.append(u.content + (call or ""))
-            script[t.content] = replies
-
-    def reply(prompt):
-        replies = script.get(last_user(prompt)) or ["(unknown question)"]
-        return replies[min(steps_taken(prompt), len(replies) - 1)]
-
-    return reply
 
 
 def test_replaying_the_references_of_a_built_split_scores_full_marks(tmp_path):

@@ -21,6 +21,7 @@ gsm8k_agents.py.
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -131,12 +132,29 @@ class Gsm8kAgent(AgentBenchmark):
         }
 
 
-class Gsm8kCoT(GenerateBenchmark):
-    """The problems without tools: the model reasons in text and puts its answer in \\boxed{}."""
+class Gsm8kChat(GenerateBenchmark):
+    """The problems without tools, in one plain chat: the headline is `official_right`, puyu's reading beside it."""
 
-    name = "gsm8k-cot"
     main_metric = "accuracy"
     max_new_tokens = 512
+
+    def load(self, root: Path, opts: LoadOptions) -> list[Item]:
+        return load_gsm8k(root, opts)
+
+    @abstractmethod
+    def official_right(self, reply: str, reference: str) -> bool:
+        """Whether the official rule of this setting reads `reply` as the reference answer."""
+
+    def score(self, item: Item, record: dict) -> dict[str, float | None]:
+        reply = record["outputs"][0]
+        return {"accuracy": float(self.official_right(reply, item.data["reference"])),
+                "accuracy_lenient": float(answer_right(reply, item.data["answer"]))}
+
+
+class Gsm8kCoT(Gsm8kChat):
+    """0-shot: the model reasons in text and puts its answer in \\boxed{}."""
+
+    name = "gsm8k-cot"
 
     def parity(self) -> Parity:
         return Parity(scorer="OpenCompass math_postprocess_v2 + MATHEvaluator v2",
@@ -144,16 +162,11 @@ class Gsm8kCoT(GenerateBenchmark):
                       published="none in the shared data (InternLM2-Chat's GSM8K numbers are gsm8k-fewshot's)",
                       lenient="accuracy_lenient", lenient_reading="puyu's number reading of the whole reply")
 
-    def load(self, root: Path, opts: LoadOptions) -> list[Item]:
-        return load_gsm8k(root, opts)
-
     def chats(self, item: Item) -> list[Chat]:
         return [[{"role": "user", "content": prompts()["cot"]["question"].format(question=item.data["question"])}]]
 
-    def score(self, item: Item, record: dict) -> dict[str, float | None]:
-        reply = record["outputs"][0]
-        return {"accuracy": float(oc.math_equal(oc.math_answer(reply), item.data["reference"])),
-                "accuracy_lenient": float(answer_right(reply, item.data["answer"]))}
+    def official_right(self, reply: str, reference: str) -> bool:
+        return oc.math_equal(oc.math_answer(reply), reference)
 
 
 def fewshot_solution(solution: str) -> str:
@@ -161,12 +174,10 @@ def fewshot_solution(solution: str) -> str:
     return re.sub(r"#### (.*)", r"The answer is \1", re.sub(r"<<.*?>>", "", solution)) + "\n"
 
 
-class Gsm8kFewShot(GenerateBenchmark):
+class Gsm8kFewShot(Gsm8kChat):
     """4-shot chain of thought in chat turns, as OpenCompass measured InternLM2-Chat's published GSM8K scores."""
 
     name = "gsm8k-fewshot"
-    main_metric = "accuracy"
-    max_new_tokens = 512
 
     def parity(self) -> Parity:
         return Parity(scorer="OpenCompass gsm8k_postprocess + Gsm8kEvaluator",
@@ -189,7 +200,5 @@ class Gsm8kFewShot(GenerateBenchmark):
         question = prompts()["fewshot"]["question"].format(question=item.data["question"])
         return [item.data["shots"] + [{"role": "user", "content": question}]]
 
-    def score(self, item: Item, record: dict) -> dict[str, float | None]:
-        reply = record["outputs"][0]
-        return {"accuracy": float(oc.gsm8k_equal(oc.gsm8k_answer(reply), item.data["reference"])),
-                "accuracy_lenient": float(answer_right(reply, item.data["answer"]))}
+    def official_right(self, reply: str, reference: str) -> bool:
+        return oc.gsm8k_equal(oc.gsm8k_answer(reply), reference)
