@@ -104,18 +104,11 @@ def puyu_plan(bench, root: Path, fmt: str) -> dict[str, dict[str, float]]:
     from statistics import mean
 
     from puyu.eval.benchmarks.base import Item
-    from puyu.eval.benchmarks.teval_plan import parse_json_plan, parse_str_plan, steps_from_list
 
     data = plan_items(root, fmt)
     items = [Item(f"{fmt}/{key}", {"reference": d["ground_truth"], "apis": d["meta"]["API_list"], "format": fmt},
                   subject=fmt) for key, d in data]
     replies = {kind: [plan_reply(kind, fmt, d) for _, d in data] for kind in PLAN_SETS}
-    texts = []  # one batched encoding of every step text first: the slow part
-    for kind in PLAN_SETS:
-        for item, reply in zip(items, replies[kind]):
-            steps = (parse_json_plan(reply) if fmt == "json" else parse_str_plan(reply, item.data["apis"])) or []
-            texts += [t for s in steps + steps_from_list(item.data["reference"]) for t in (s["name"], s["args"])]
-    bench.encode(texts)
     out = {}
     for kind in PLAN_SETS:
         scores = [bench.score(i, {"outputs": [r]}) for i, r in zip(items, replies[kind])]
