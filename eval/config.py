@@ -9,6 +9,9 @@ from puyu.core.config import SHORT_NAMES, AgentConfig, GenerationConfig, ModelSp
 from puyu.eval.benchmarks import BENCHMARKS
 
 DEFAULT_BENCH = ["tool-tasks", "gsm8k-agent", "teval-plan", "teval-review", "cmmlu"]
+PROMPTS_VERSION = 2
+"""Raised when a benchmark's prompts change, so a resumed run never mixes predictions for old and new prompts
+(2: CMMLU names subjects in Chinese as OpenCompass does; gsm8k-cot is a plain chat without the agent prompt)."""
 
 EVAL_NAMES = {**{k: v for k, v in SHORT_NAMES.items() if v.split(".")[0] in ("model", "gen", "agent")},
               "dtype": "model.dtype", "trust_remote_code": "model.trust_remote_code"}
@@ -28,7 +31,9 @@ class EvalConfig:
     agent: AgentConfig = field(default_factory=AgentConfig)
     """The agent benchmarks' agent: its protocol (internlm2 or react) and max_steps."""
     bench: list[str] = field(default_factory=lambda: list(DEFAULT_BENCH))
-    """Comma-separated benchmarks: tool-tasks, gsm8k-agent, gsm8k-cot, teval-plan, teval-review, cmmlu."""
+    """Comma-separated benchmarks: tool-tasks, gsm8k-agent (puyu's own setting), gsm8k-opencompass-agent and
+    gsm8k-internlm-interpreter (the published agent settings), gsm8k-fewshot and gsm8k-cot (OpenCompass's plain
+    settings), teval-plan, teval-review, cmmlu."""
     limit: int | None = None
     """At most this many items per benchmark: a seeded sample, the same for the same seed."""
     subjects: list[str] = field(default_factory=list)
@@ -48,7 +53,8 @@ class EvalConfig:
     data: Path | None = None
     """The shared data folder; default $PUYU_SHARED_DATA, else <repo root>/../shared/data."""
     heldout: Path | None = None
-    """tool-tasks: the held-out split; default <repo root>/data/agent/heldout.jsonl."""
+    """tool-tasks: the held-out split; default <repo root>/data/agent/heldout.jsonl when you built agent data,
+    else the split puyu ships (the bundled model's own held-out items)."""
     fresh: bool = False
     """Delete the cached predictions of the chosen benchmarks first instead of resuming."""
     progress: bool = True
@@ -90,4 +96,4 @@ class EvalConfig:
         """What makes predictions differ: a resumed run must match these, or it would mix two models' outputs."""
         model = {k: v for k, v in as_dict(self.model).items() if k not in ("api_key", "timeout_s", "max_retries")}
         return {"model": model, "gen": as_dict(self.gen), "agent": as_dict(self.agent),
-                "chat_format": self.chat_format, "seed": self.seed}
+                "chat_format": self.chat_format, "seed": self.seed, "prompts": PROMPTS_VERSION}

