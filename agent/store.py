@@ -192,6 +192,14 @@ class Store:
             out[turn] = (n if shown else current, count + 1)
         return out
 
+    def hidden_versions(self, conversation_id: str) -> list[tuple[int, dict]]:
+        """(turn, tail) of each version not on show: `tail` is the conversation from that turn on as it was,
+        {"messages": [message dicts], "events": [[turn, event dict]], "versions": [[turn, n, tail JSON or None]]}
+        (the versions of its own later turns, in the same form)."""
+        rows = self._db().execute("SELECT turn, tail FROM versions WHERE conversation_id=? AND tail IS NOT NULL "
+                                  "ORDER BY turn, n", (conversation_id,)).fetchall()
+        return [(turn, json.loads(tail)) for turn, tail in rows]
+
     def show_version(self, conversation_id: str, turn: int, n: int) -> None:
         """Put version `n` (1-based) of turn `turn` on show; the one shown until now becomes a version again."""
         with self._transaction() as db:
