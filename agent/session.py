@@ -69,18 +69,28 @@ class ChatSession:
 
     def show_version(self, turn: int, n: int) -> None:
         """Show version `n` (1-based) of turn `turn`'s answer, with the conversation as it went on from there."""
-        first = self._first_question()
-        self.store.show_version(self.id, turn, n)
-        if turn == 0:
-            self._retitle(first, self._first_question())
-
-    def _first_question(self) -> str:
-        return next((d.get("text", "") for _, d in self.store.events(self.id) if d["type"] == "user"), "")
+        show_version(self.store, self.id, turn, n)
 
     def _retitle(self, old_question: str, new_question: str) -> None:
-        """A title made from the first question follows it when that question changes; one the user gave stays."""
-        if self.store.get(self.id).title in (*UNNAMED, title_for(old_question)):
-            self.store.rename(self.id, title_for(new_question))
+        retitle(self.store, self.id, old_question, new_question)
+
+
+def show_version(store: Store, conversation_id: str, turn: int, n: int) -> None:
+    """Put version `n` of a turn on show (see ChatSession.show_version); needs no agent."""
+    first = _first_question(store, conversation_id)
+    store.show_version(conversation_id, turn, n)
+    if turn == 0:
+        retitle(store, conversation_id, first, _first_question(store, conversation_id))
+
+
+def retitle(store: Store, conversation_id: str, old_question: str, new_question: str) -> None:
+    """A title made from the first question follows it when that question changes; one the user gave stays."""
+    if store.get(conversation_id).title in (*UNNAMED, title_for(old_question)):
+        store.rename(conversation_id, title_for(new_question))
+
+
+def _first_question(store: Store, conversation_id: str) -> str:
+    return next((d.get("text", "") for _, d in store.events(conversation_id) if d["type"] == "user"), "")
 
 
 def title_for(text: str) -> str:

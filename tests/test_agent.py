@@ -174,7 +174,7 @@ def test_a_degenerate_loop_is_stopped_and_said():
 
 
 def test_with_the_interpreter_off_a_python_call_ends_the_turn_plainly():
-    events, messages, model = run([CODE.format("print(2 + 2)"), "unused"], Toolbox())
+    events, _, model = run([CODE.format("print(2 + 2)"), "unused"], Toolbox())
     assert not any(isinstance(e, (ToolCallEvent, ToolResultEvent)) for e in events)  # nothing pretended to run
     last = events[-1]
     assert last.kind == "interpreter_off" and "Settings" in last.message and last.detail == "print(2 + 2)"
