@@ -21,7 +21,7 @@ jieba.setLogLevel(logging.WARNING)
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", ". ", "! ", "? ", "；", "; ", "，", ", ", " ", ""]
 
 
-_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)  # a Markdown (ATX) heading line
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)  # a Markdown (ATX) heading line
 
 
 @dataclass
