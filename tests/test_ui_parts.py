@@ -92,7 +92,7 @@ def test_uploads_are_saved_announced_and_documents_indexed(tmp_path, monkeypatch
     assert all(p.startswith(str(tmp_path / "conversations" / "c1" / "uploads")) for p in got.paths)
     entries = json.loads(got.messages[0].content)
     assert got.messages[0].name == "file" and [e["path"] for e in entries] == got.paths
-    assert added == ["notes.md"] and got.notes == ["Added notes.md to the knowledge base “documents” (3 passages)."]
+    assert added == ["notes.md"] and got.notes == ["Added notes.md to the knowledge base “documents” (3 passage(s))."]
     again = uploads.receive([FakeUpload("notes.md", b"# Hi\n")], settings, "c1", "en")  # the same bytes again
     assert again.notes == ["notes-1.md is already in the knowledge base “documents”; nothing was added."]
     with pytest.raises(uploads.UploadError, match="not a valid image"):

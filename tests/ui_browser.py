@@ -54,17 +54,53 @@ def stop_app(proc: subprocess.Popen, grace_s: float = 15.0) -> None:
         proc.wait()
 
 
+WIDE, PHONE = {"width": 1400, "height": 900}, {"width": 420, "height": 860}
+"""The two widths every feature is shown at: a laptop, and a phone."""
+
+
 class Chat:
     """The page, as a person uses it."""
 
     INPUT = "[data-testid=stChatInput] textarea"
     STEP = "[data-testid=stChatMessage] [data-testid=stExpander]"  # a tool step (not the sidebar's Settings)
+    SIDEBAR = "[data-testid=stSidebar]"
 
     def __init__(self, page, shots: Path):
         self.page, self.shots = page, shots
 
     def shot(self, name: str) -> None:
         self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+
+    def shots_at_both_widths(self, name: str) -> None:
+        """`name`-1400.png, then the same page on a phone, `name`-420.png (the page returns to the laptop width)."""
+        self.page.set_viewport_size(WIDE)
+        self.page.wait_for_timeout(300)
+        self.shot(f"{name}-1400")
+        self.page.set_viewport_size(PHONE)
+        self.page.wait_for_timeout(600)
+        self.shot(f"{name}-420")
+        self.page.set_viewport_size(WIDE)
+        self.page.wait_for_timeout(600)
+
+    def open(self, url: str) -> None:
+        self.page.goto(url)
+        self.page.wait_for_selector(self.INPUT, timeout=60_000)
+
+    def sidebar_open(self) -> bool:
+        box = self.page.locator(self.SIDEBAR).bounding_box()
+        return box is not None and box["x"] + box["width"] > 10
+
+    def panel(self, label: str):
+        """A sidebar expander (Manage, Settings, Knowledge bases), opened."""
+        details = self.page.locator(f"{self.SIDEBAR} details").filter(
+            has=self.page.locator("summary", has_text=label))
+        if details.get_attribute("open") is None:
+            details.locator("summary").first.click()
+        return details
+
+    def no_traceback(self) -> None:
+        found = self.page.locator("[data-testid=stException]")
+        assert found.count() == 0, found.all_inner_texts()
 
     def ask(self, text: str, files: list[Path] = ()) -> None:
         if files:
@@ -74,11 +110,21 @@ class Chat:
         self.page.wait_for_selector("[data-testid=stChatInputSubmitButton]:not([disabled])", timeout=30_000)
         self.page.press(self.INPUT, "Enter")
 
+    def settle(self, timeout_ms: int = 60_000) -> None:
+        """The run a click started has finished (and removed what it no longer draws)."""
+        from playwright.sync_api import TimeoutError as Timeout
+
+        try:  # the click's run may be over before we look
+            self.page.wait_for_selector("[data-testid=stApp][data-test-script-state=running]", timeout=2_000)
+        except Timeout:
+            pass
+        self.page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout_ms)
+
     def wait_idle(self, timeout_ms: int = 120_000) -> None:
         """The answer is done: the app stopped running and drew the last turn's buttons."""
         self.page.wait_for_timeout(300)
         self.page.wait_for_selector("[data-testid=stStatusWidget]", state="detached", timeout=timeout_ms)
-        self.page.get_by_role("button", name="Regenerate").wait_for(timeout=timeout_ms)
+        self.page.locator(".st-key-regenerate button").wait_for(timeout=timeout_ms)  # in any language
 
     def step(self, tool: str):
         """The last tool step of `tool`, opened."""

@@ -33,16 +33,13 @@ if (!window.puyuCopy) {
       document.execCommand("copy");
       area.remove();
     }
-    const label = button.querySelector("span");
+    const label = button.querySelector(".label");
     label.textContent = button.dataset.copied;
     setTimeout(() => { label.textContent = button.dataset.label; }, 1500);
   });
 }
 </script>"""
 """Installed once per page (our own static code; the answer's text only ever travels in a data attribute)."""
-COPY_ICON = ('<svg width="16" height="16" viewBox="0 0 24 24" fill="currentColor" aria-hidden="true"><path d="M9 18q'
-             '-.825 0-1.412-.587T7 16V4q0-.825.588-1.412T9 2h9q.825 0 1.413.588T20 4v12q0 .825-.587 1.413T18 18zm0-2h9'
-             'V4H9zm-4 6q-.825 0-1.412-.587T3 20V6h2v14h11v2zm4-6V4z"/></svg>')
 RATINGS = {1: "up", 0: "down"}
 """st.feedback's thumbs: 1 is up, 0 is down."""
 
@@ -81,7 +78,8 @@ def on_edit(editing: bool) -> None:
 def copy_button(text: str, lang: str) -> None:
     label = escape(t(lang, "copy"))
     st.html(f'<button class="puyu-copy" type="button" title="{label}" data-text="{escape(text)}" data-label="{label}" '
-            f'data-copied="{escape(t(lang, "copied"))}">{COPY_ICON}<span>{label}</span></button>', width="content")
+            f'data-copied="{escape(t(lang, "copied"))}"><span class="icon">content_copy</span>'
+            f'<span class="label">{label}</span></button>', width="content")
 
 
 def draw(cid: str, turn: history.Turn, lang: str, last: bool, busy: bool) -> None:

@@ -28,6 +28,7 @@ CSS = """<style>
 button.puyu-copy {display: inline-flex; align-items: center; gap: 0.3rem; border: none; background: none; padding: 0;
   color: #888; font: inherit; font-size: 0.875rem; cursor: pointer}
 button.puyu-copy:hover {color: inherit}
+button.puyu-copy .icon {font-family: "Material Symbols Rounded"; font-size: 1.15rem; line-height: 1}
 </style>"""  # our own static CSS; model text is never rendered as HTML
 PHONE_PX = 768  # below this width Streamlit lays the sidebar over the chat (its `md` breakpoint)
 # After choosing a conversation or asking something on a phone, close the sidebar that covers the chat (Streamlit

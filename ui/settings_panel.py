@@ -11,6 +11,7 @@ name no choice at all.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import streamlit as st
@@ -194,15 +195,21 @@ def draw(lang: str) -> None:
         st.button(t(lang, "reset"), icon=":material/restart_alt:", on_click=on_reset, key="reset_settings")
 
 
+@functools.cache
+def docstrings() -> dict[str, str]:
+    """Each setting's docstring (read from the source once per process, not on every page run)."""
+    from puyu.core.dataclass_cli import field_help
+
+    return {path: doc for path, (_, doc, _) in field_help(Settings).items()}
+
+
 def _knob(path: str, low: float, high: float, step: float, v: dict, lang: str) -> None:
     """One numeric setting: a slider for a float, a number box for an int. Its label and help are the app's own
     texts when it has them (`max_steps`, `max_steps_help`), else the setting's name and its docstring."""
-    from puyu.core.dataclass_cli import field_help
-
     name, key = path.split(".")[-1], knob_key(path)
     texts = TEXTS.get(lang, TEXTS["en"])
     label = texts.get(name) or name.replace("_", " ").capitalize()
-    hint = texts.get(f"{name}_help") or field_help(Settings)[path][1]
+    hint = texts.get(f"{name}_help") or docstrings()[path]
     if isinstance(v[key], float):
         st.slider(label, float(low), float(high), v[key], step=float(step), help=hint, **_bound(key))
     else:
