@@ -155,3 +155,118 @@ def test_a_document_is_answered_in_the_chat_it_was_attached_to(bundled_app, brow
     except Exception:
         chat.shot("failure")
         raise
+
+
+@pytest.fixture
+def scripted_app(tmp_path, request):
+    yield from app(tmp_path, {"card": {"default_tools": ["ocr"]}, "delay_s": 0.01, **request.param})
+
+
+ANSWER = "The sum of the squares of 1 to 10 is **385**."
+FAILING = ["<|action_start|><|interpreter|>\n```python\nimport %s\n```<|action_end|>" % m for m in ("nope", "nada", "nil")]
+
+
+@pytest.mark.parametrize("scripted_app", [{"sequence": [ANSWER, "Again: it is 385.", "y" * 600, *FAILING]}],
+                         indirect=True)
+def test_answer_row_copy_feedback_versions_search_and_plain_errors(scripted_app, browser):
+    chat = chat_in(browser, "answers", permissions=["clipboard-read", "clipboard-write"])
+    page = chat.page
+    last = page.locator("[data-testid=stChatMessage]").last
+    try:
+        chat.open(scripted_app)
+        chat.ask("What is the sum of the squares of 1 to 10?")
+        chat.wait_idle()
+        copy = last.locator("button.puyu-copy")
+        copy.click()
+        expect(copy).to_contain_text("Copied")
+        assert page.evaluate("navigator.clipboard.readText()") == ANSWER  # the Markdown, as the model wrote it
+        thumbs = last.locator("[class*='st-key-rating-'] button")
+        thumbs.first.click()  # thumbs up
+        chat.settle()
+        last.get_by_role("button", name="Comment").click()
+        page.get_by_label("What was right or wrong with this answer? (optional)").fill("Right, and it showed how")
+        page.locator("[class*='st-key-comment_save-'] button").click()
+        chat.settle()
+        chat.shots_at_both_widths("01-copied-and-rated")
+
+        page.locator(".st-key-regenerate button").click()
+        chat.wait_idle()
+        expect(last).to_contain_text("Again: it is 385.")
+        expect(last).to_contain_text("2 / 2")
+        chat.shots_at_both_widths("02-second-version")
+        page.locator(".st-key-older-0 button").first.click()
+        chat.settle()
+        expect(last).to_contain_text("1 / 2")
+        expect(last).to_contain_text("385")
+        page.reload()  # the versions, the one on show and its rating are stored
+        page.wait_for_selector(Chat.INPUT, timeout=60_000)
+        expect(last).to_contain_text("1 / 2")
+        expect(last).not_to_contain_text("Again:")
+        expect(thumbs.first).to_have_attribute("aria-checked", "true")  # the first version's thumbs up
+
+        page.locator(".st-key-new_chat button").click()
+        chat.ask("Tell me about penguins.")
+        chat.wait_idle()
+        expect(last).to_contain_text("The model kept repeating itself, so puyu stopped it.")
+        assert last.inner_text().count("y") < 400  # stopped long before the token limit
+        chat.shots_at_both_widths("03-repetition-stopped")
+
+        page.locator(".st-key-new_chat button").click()
+        chat.ask("Import some modules.")
+        chat.wait_idle()
+        banner = last.locator("[data-testid=stAlert]")
+        expect(banner).to_contain_text("The tools failed several times in a row")
+        expect(banner).not_to_contain_text("Traceback")
+        details = last.locator("[data-testid=stExpander]").filter(has_text="Details")
+        chat.settle()
+        details.locator("summary").click()
+        expect(details.get_by_text("No module named 'nil'")).to_be_visible()
+        chat.shots_at_both_widths("04-plain-error-with-details")
+
+        search = page.locator(f"{Chat.SIDEBAR} input[type=search]")
+        search.fill("385")
+        search.press("Enter")
+        chat.settle()
+        titles = sidebar_titles(chat)
+        assert len(titles) == 1 and "sum of the squares" in titles[0], titles
+        chat.shot("05-search-1400")
+        chat.no_traceback()
+    except Exception:
+        chat.shot("failure")
+        raise
+
+
+@pytest.mark.parametrize("scripted_app", [{"turns": [[ANSWER]]}], indirect=True)
+def test_on_a_phone_the_sidebar_starts_closed_and_closes_after_a_choice(scripted_app, browser):
+    chat = chat_in(browser, "phone", viewport=PHONE)
+    page = chat.page
+    opener = page.locator("[data-testid=stExpandSidebarButton], [data-testid=stSidebarCollapsedControl] button").first
+    try:
+        chat.open(scripted_app)
+        page.wait_for_timeout(800)
+        assert not chat.sidebar_open()  # the chat is what a phone shows first
+        chat.shot("01-welcome-420")
+        page.locator(".st-key-example-0 button").click()
+        chat.wait_idle()
+        assert not chat.sidebar_open()
+        chat.shot("02-answer-420")
+        opener.click()
+        page.wait_for_timeout(800)
+        assert chat.sidebar_open()
+        chat.shot("03-sidebar-open-420")
+        page.locator(".st-key-new_chat button").click()
+        chat.settle()
+        page.wait_for_timeout(800)
+        assert not chat.sidebar_open()  # closed again: the new chat is in view
+        opener.click()
+        page.wait_for_timeout(800)
+        page.locator(".st-key-conversation_list button").first.click()
+        chat.settle()
+        page.wait_for_timeout(800)
+        assert not chat.sidebar_open()
+        expect(page.locator("[data-testid=stChatMessage]").last).to_contain_text("385")
+        chat.shot("04-conversation-chosen-420")
+        chat.no_traceback()
+    except Exception:
+        chat.shot("failure")
+        raise
