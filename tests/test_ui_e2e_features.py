@@ -9,13 +9,11 @@ scripted one (`--backend replay`), whose replies are known, through the real age
 """
 from __future__ import annotations
 
-import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-from ui_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, REPO, WIDE, Chat, start_app, stop_app
+from ui_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, REPO, WIDE, Chat, running_app
 
 BUNDLED = REPO / "models" / "bundled" / "puyu-tiny"
 OUT = Path(os.environ.get("PUYU_TEST_OUT", REPO / "out" / "tests")) / "test_ui_e2e_features"
@@ -31,27 +29,11 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python
 expect = sync_api.expect
 
 
-def app(tmp_path: Path, script: dict | None):
-    """`streamlit run ui/app.py` with the bundled model (script None) or a replayed one; yields its URL."""
-    env = {"PUYU_CONFIG": str(tmp_path / "no-config.yaml")}
-    if script is not None:
-        path = tmp_path / "script.json"
-        path.write_text(json.dumps(script), "utf-8")
-        env |= {"PUYU_MODEL_BACKEND": "replay", "PUYU_MODEL_NAME": str(path)}
-    log = tmp_path / "streamlit.log"
-    proc, url = start_app(tmp_path / "data", env, log)
-    try:
-        yield url
-    finally:
-        stop_app(proc)
-        print(f"streamlit log: {log}")
-
-
 @pytest.fixture
 def bundled_app(tmp_path):
     if not (BUNDLED / "config.json").is_file():
         pytest.skip("the bundled model is not trained yet")
-    yield from app(tmp_path, None)
+    yield from running_app(tmp_path, None)
 
 
 @pytest.fixture
@@ -159,11 +141,11 @@ def test_a_document_is_answered_in_the_chat_it_was_attached_to(bundled_app, brow
 
 @pytest.fixture
 def scripted_app(tmp_path, request):
-    yield from app(tmp_path, {"card": {"default_tools": ["ocr"]}, "delay_s": 0.01, **request.param})
+    yield from running_app(tmp_path, {"card": {"default_tools": ["ocr"]}, "delay_s": 0.01, **request.param})
 
 
 ANSWER = "The sum of the squares of 1 to 10 is **385**."
-FAILING = ["<|action_start|><|interpreter|>\n```python\nimport %s\n```<|action_end|>" % m for m in ("nope", "nada", "nil")]
+FAILING = [f"<|action_start|><|interpreter|>\n```python\nimport {m}\n```<|action_end|>" for m in ("nope", "nada", "nil")]
 
 
 @pytest.mark.parametrize("scripted_app", [{"sequence": [ANSWER, "Again: it is 385.", "y" * 600, *FAILING]}],

@@ -255,3 +255,22 @@ def test_the_welcome_examples_are_answered_right_by_the_bundled_model(data_dir, 
         wanted = {expected} if isinstance(expected, str) else set(expected)
         assert wanted <= numbers, (at.main.button(key=f"example-{i}") if False else answer)
         assert not at.main.error, [e.value for e in at.main.error]
+
+
+def test_with_the_interpreter_off_a_python_attempt_is_explained_not_retried(data_dir, monkeypatch):
+    model = scripted(monkeypatch, [CALL, "unused"], data_dir)
+    at = app()
+    setting(at, "toggle", "set_interpreter").set_value(False).run()
+    ask(at, "Sum of the squares of 1 to 10?")
+    assert not at.main.status and len(model.prompts) == 1  # nothing pretended to run, no retries
+    [banner] = at.main.error
+    assert "Python" in banner.value and "Settings → Tools" in banner.value
+
+
+def test_a_model_that_repeats_itself_is_stopped_and_the_page_says_so(data_dir, monkeypatch):
+    scripted(monkeypatch, ["Here is y" + "y" * 2000], data_dir)
+    at = ask(app(), "plot y = sin(x)")
+    [banner] = at.main.error
+    assert banner.value.startswith("The model kept repeating itself")
+    shown = "".join(texts(at))
+    assert shown.count("y") < 400  # cut long before the 2,000 the model would have written

@@ -2,6 +2,7 @@
 headless Chromium: for the end-to-end test and bench/ui_latency.py."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -43,6 +44,23 @@ def start_app(data_dir: Path, env: dict, log: Path) -> tuple[subprocess.Popen, s
         time.sleep(0.3)
     proc.kill()
     raise RuntimeError(f"streamlit did not start within 90 s:\n{log.read_text()[-3000:]}")
+
+
+def running_app(tmp_path: Path, script: dict | None):
+    """A generator for a pytest fixture: the app on the bundled model (script None) or replaying `script`
+    (--backend replay), with the default settings whatever this machine's user configured; yields its URL."""
+    env = {"PUYU_CONFIG": str(tmp_path / "no-config.yaml")}
+    if script is not None:
+        path = tmp_path / "script.json"
+        path.write_text(json.dumps(script), "utf-8")
+        env |= {"PUYU_MODEL_BACKEND": "replay", "PUYU_MODEL_NAME": str(path)}
+    log = tmp_path / "streamlit.log"
+    proc, url = start_app(tmp_path / "data", env, log)
+    try:
+        yield url
+    finally:
+        stop_app(proc)
+        print(f"streamlit log: {log}")
 
 
 def stop_app(proc: subprocess.Popen, grace_s: float = 15.0) -> None:
