@@ -60,7 +60,7 @@ def test_malformed_arguments_become_an_observation():
     model = ChatDouble([[call("python", '{"code": ')], ["Sorry."]])
     agent = Agent(model, Toolbox(interpreter=DictInterpreter()), OpenAIToolsProtocol())
     events = list(agent.run([Message("user", "x")]))
-    assert any(isinstance(e, ErrorEvent) and e.recoverable and "not valid JSON" in e.message for e in events)
+    assert any(isinstance(e, ErrorEvent) and e.recoverable and "not valid JSON" in e.detail for e in events)
     assert isinstance(events[-1], FinalEvent)
 
 

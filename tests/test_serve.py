@@ -69,7 +69,7 @@ def test_api_key_is_enforced(tmp_path):
 
 
 def test_kill_9_mid_answer_loses_nothing_already_streamed(tmp_path):
-    long_answer = "This answer streams slowly, one small chunk at a time, " * 20
+    long_answer = " ".join(f"Sentence {i} of this answer streams slowly, one small chunk at a time." for i in range(20))
     script = write_script(tmp_path / "s.json", [long_answer], delay_s=0.02)
     srv = Server(tmp_path / "data", script)
     client = openai.OpenAI(base_url=srv.url + "/v1", api_key="x")

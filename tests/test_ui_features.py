@@ -113,7 +113,7 @@ def test_knowledge_bases_can_be_listed_previewed_and_emptied(data_dir, monkeypat
     scripted(monkeypatch, ["Noted."], data_dir)
     at = send_file(app(), "keep this", "handbook.md", HANDBOOK.encode())
     kb = KnowledgeBases(data_dir / "knowledge").get("documents")
-    assert any("handbook.md" in m.value and "passages" in m.value for m in at.sidebar.markdown)
+    assert any("handbook.md" in m.value and "1 passage(s)" in m.value for m in at.sidebar.markdown)
     at.sidebar.button(key="kb_preview-documents-handbook.md").click().run()
     assert any("23 vacation days" in x.value for x in at.sidebar.text)
     at.sidebar.button(key="kb_delete-documents-handbook.md").click().run()

@@ -284,10 +284,14 @@ def user_turn(text: str, attachments: Iterable[str], lang: str) -> None:
         st.caption(":material/attach_file: " + t(lang, "attached", names=", ".join(others)))
 
 
+def where(source: Source, lang: str) -> str:
+    """Where a passage is: "manual.pdf · p. 3", "handbook.md · Leave", or the file alone."""
+    place = t(lang, "page", page=source.page) if source.page else source.section
+    return f"{source.file} · {place}" if place else source.file
+
+
 def show_sources(sources: list[Source], lang: str) -> None:
     """The passages an answer drew on, under it: where each is, and the passage itself one click away."""
-    from puyu.ui.history import where
-
     st.caption(f":material/menu_book: {t(lang, 'sources')}")
     for source in sources:
         with st.expander(where(source, lang), icon=":material/description:"):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from puyu.agent.store import Store, agent_event
 from puyu.core.messages import ErrorEvent, Event, FinalEvent, Source, TokenEvent, ToolCallEvent, ToolResultEvent
-from puyu.ui.components import output_text
+from puyu.ui.components import output_text, where
 from puyu.ui.i18n import t
 
 _PATH = re.compile(r"(?:^|[\s:'\"(])(/[^\s'\"()]+\.[A-Za-z0-9]{1,5})\b")
@@ -75,12 +75,6 @@ def sources(turn: Turn) -> list[Source]:
                     seen.add(key)
                     out.append(s)
     return sorted(out, key=lambda s: -(s.score or 0))
-
-
-def where(source: Source, lang: str) -> str:
-    """Where a passage is: "manual.pdf · p. 3", "handbook.md · Leave", or the file alone."""
-    place = t(lang, "page", page=source.page) if source.page else source.section
-    return f"{source.file} · {place}" if place else source.file
 
 
 def answer_text(turn: Turn) -> str:

@@ -79,8 +79,8 @@ def _manage(store, cid: str, lang: str) -> None:
     with st.expander(t(lang, "manage"), icon=":material/tune:", key="manage_panel"):
         # keyed by conversation: the title box of one conversation must never rename another
         with st.form(f"rename_form.{cid}", border=False, clear_on_submit=False):
-            st.text_input(t(lang, "title"), value=conv.title or t(lang, "untitled"), key=f"rename_title.{cid}",
-                          max_chars=120)
+            st.text_input(t(lang, "title"), value=conv.title, placeholder=t(lang, "untitled"),
+                          key=f"rename_title.{cid}", max_chars=120)
             st.form_submit_button(t(lang, "rename"), on_click=on_rename, args=(cid,), icon=":material/edit:",
                                   key="rename_submit")
         st.caption(t(lang, "export"))
