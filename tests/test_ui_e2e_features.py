@@ -99,6 +99,7 @@ def test_language_switch_then_send_rename_and_export(bundled_app, browser):
             text = page.locator(f"{Chat.SIDEBAR} [data-testid=stDownloadButton] p").filter(has_text=label)
             assert text.evaluate("e => e.scrollWidth <= e.clientWidth && !e.innerText.includes('…')"), label
         chat.shot("03-renamed-and-export-1400")
+        chat.sidebar_shot_on_phone("03-renamed-and-export")
         chat.no_traceback()
     except Exception:
         chat.shot("failure")
@@ -130,6 +131,7 @@ def test_a_document_is_answered_in_the_chat_it_was_attached_to(bundled_app, brow
         panel.locator(".st-key-kb_preview-documents-employee_handbook-md button").first.click()
         expect(panel).to_contain_text("The first passages of employee_handbook.md")
         chat.shot("02-knowledge-base-preview-1400")
+        chat.sidebar_shot_on_phone("02-knowledge-base-preview")
         panel.locator(".st-key-kb_delete-documents-employee_handbook-md button").first.click()
         panel.locator(".st-key-kb_delete_yes button").click()
         expect(panel).not_to_contain_text("employee_handbook.md")
@@ -212,6 +214,7 @@ def test_answer_row_copy_feedback_versions_search_and_plain_errors(scripted_app,
         titles = sidebar_titles(chat)
         assert len(titles) == 1 and "sum of the squares" in titles[0], titles
         chat.shot("05-search-1400")
+        chat.sidebar_shot_on_phone("05-search")
         chat.no_traceback()
     except Exception:
         chat.shot("failure")
@@ -222,7 +225,7 @@ def test_answer_row_copy_feedback_versions_search_and_plain_errors(scripted_app,
 def test_on_a_phone_the_sidebar_starts_closed_and_closes_after_a_choice(scripted_app, browser):
     chat = chat_in(browser, "phone", viewport=PHONE)
     page = chat.page
-    opener = page.locator("[data-testid=stExpandSidebarButton], [data-testid=stSidebarCollapsedControl] button").first
+    opener = page.locator(Chat.EXPAND).first
     try:
         chat.open(scripted_app)
         page.wait_for_timeout(800)

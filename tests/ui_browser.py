@@ -82,6 +82,7 @@ class Chat:
     INPUT = "[data-testid=stChatInput] textarea"
     STEP = "[data-testid=stChatMessage] [data-testid=stExpander]"  # a tool step (not the sidebar's Settings)
     SIDEBAR = "[data-testid=stSidebar]"
+    EXPAND = "[data-testid=stExpandSidebarButton], [data-testid=stSidebarCollapsedControl] button"
 
     def __init__(self, page, shots: Path):
         self.page, self.shots = page, shots
@@ -96,6 +97,17 @@ class Chat:
         self.shot(f"{name}-1400")
         self.page.set_viewport_size(PHONE)
         self.page.wait_for_timeout(600)
+        self.shot(f"{name}-420")
+        self.page.set_viewport_size(WIDE)
+        self.page.wait_for_timeout(600)
+
+    def sidebar_shot_on_phone(self, name: str) -> None:
+        """`name`-420.png of the sidebar as it is now (opened over the chat, as on a phone); back to the laptop."""
+        self.page.set_viewport_size(PHONE)
+        self.page.wait_for_timeout(600)
+        if not self.sidebar_open():
+            self.page.locator(self.EXPAND).first.click()
+            self.page.wait_for_timeout(600)
         self.shot(f"{name}-420")
         self.page.set_viewport_size(WIDE)
         self.page.wait_for_timeout(600)
