@@ -60,7 +60,7 @@ def sidebar_titles(chat: Chat) -> list[str]:
 def test_language_switch_then_send_rename_and_export(bundled_app, browser):
     chat = chat_in(browser, "language-rename")
     page = chat.page
-    try:
+    with chat:
         chat.open(bundled_app)
         chat.panel("Settings")
         page.locator(Chat.SIDEBAR).get_by_text("中文", exact=True).click()
@@ -101,9 +101,6 @@ def test_language_switch_then_send_rename_and_export(bundled_app, browser):
         chat.shot("03-renamed-and-export-1400")
         chat.sidebar_shot_on_phone("03-renamed-and-export")
         chat.no_traceback()
-    except Exception:
-        chat.shot("failure")
-        raise
 
 
 def test_a_document_is_answered_in_the_chat_it_was_attached_to(bundled_app, browser, tmp_path):
@@ -111,7 +108,7 @@ def test_a_document_is_answered_in_the_chat_it_was_attached_to(bundled_app, brow
     page = chat.page
     handbook = tmp_path / "employee_handbook.md"
     handbook.write_text(HANDBOOK, "utf-8")
-    try:
+    with chat:
         chat.open(bundled_app)
         chat.ask("According to my documents, how many vacation days do we get per year?", [handbook])
         chat.wait_idle()
@@ -136,9 +133,6 @@ def test_a_document_is_answered_in_the_chat_it_was_attached_to(bundled_app, brow
         panel.locator(".st-key-kb_delete_yes button").click()
         expect(panel).not_to_contain_text("employee_handbook.md")
         chat.shot("03-document-deleted-1400")
-    except Exception:
-        chat.shot("failure")
-        raise
 
 
 @pytest.fixture
@@ -156,7 +150,7 @@ def test_answer_row_copy_feedback_versions_search_and_plain_errors(scripted_app,
     chat = chat_in(browser, "answers", permissions=["clipboard-read", "clipboard-write"])
     page = chat.page
     last = page.locator("[data-testid=stChatMessage]").last
-    try:
+    with chat:
         chat.open(scripted_app)
         chat.ask("What is the sum of the squares of 1 to 10?")
         chat.wait_idle()
@@ -216,9 +210,6 @@ def test_answer_row_copy_feedback_versions_search_and_plain_errors(scripted_app,
         chat.shot("05-search-1400")
         chat.sidebar_shot_on_phone("05-search")
         chat.no_traceback()
-    except Exception:
-        chat.shot("failure")
-        raise
 
 
 @pytest.mark.parametrize("scripted_app", [{"turns": [[ANSWER]]}], indirect=True)
@@ -226,7 +217,7 @@ def test_on_a_phone_the_sidebar_starts_closed_and_closes_after_a_choice(scripted
     chat = chat_in(browser, "phone", viewport=PHONE)
     page = chat.page
     opener = page.locator(Chat.EXPAND).first
-    try:
+    with chat:
         chat.open(scripted_app)
         page.wait_for_timeout(800)
         assert not chat.sidebar_open()  # the chat is what a phone shows first
@@ -252,6 +243,3 @@ def test_on_a_phone_the_sidebar_starts_closed_and_closes_after_a_choice(scripted
         expect(page.locator("[data-testid=stChatMessage]").last).to_contain_text("385")
         chat.shot("04-conversation-chosen-420")
         chat.no_traceback()
-    except Exception:
-        chat.shot("failure")
-        raise

@@ -87,6 +87,13 @@ class Chat:
     def __init__(self, page, shots: Path):
         self.page, self.shots = page, shots
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if error is not None:  # what the page showed when the test failed
+            self.shot("failure")
+
     def shot(self, name: str) -> None:
         self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
 
