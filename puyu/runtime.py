@@ -41,8 +41,8 @@ class Runtime:
     def toolbox(self, conversation_id: str, settings: Settings) -> Toolbox:
         agent = settings.agent
         # the default plugins can change under a conversation (knowledge_search joins once a document is indexed)
-        plugins = default_plugins(self.settings.model, self.settings.knowledge_dir) if agent.tools is None \
-            else agent.tools
+        card = self.model.card  # the model's default tools; taken before the lock, which loading the model takes
+        plugins = default_plugins(card, self.settings.knowledge_dir) if agent.tools is None else agent.tools
         key = (None if plugins is None else tuple(sorted(plugins)), agent.interpreter, settings.sandbox,
                None if agent.knowledge is None else tuple(agent.knowledge), agent.vlm_path)
         with self._lock:
@@ -52,7 +52,7 @@ class Runtime:
                 closing.append(box)
                 box = None
             if box is None:
-                box = build_toolbox(agent, settings.sandbox, self.settings.model, self.workdir(conversation_id),
+                box = build_toolbox(agent, settings.sandbox, card, self.workdir(conversation_id),
                                     self.settings.knowledge_dir)
             self._toolboxes[conversation_id] = (key, box)  # dicts keep order: the last is the most recently used
             idle = list(self._toolboxes)[:-MAX_LIVE_TOOLBOXES]
@@ -61,10 +61,13 @@ class Runtime:
             old.close()
         return box
 
-    def session(self, conversation_id: str, settings: Settings | None = None) -> ChatSession:
-        """The conversation, ready to answer with `settings` (default: the runtime's own)."""
+    def session(self, conversation_id: str, settings: Settings | None = None,
+                client_tools: list[dict] | None = None) -> ChatSession:
+        """The conversation, ready to answer with `settings` (default: the runtime's own) and, beside its own tools,
+        `client_tools` the caller runs itself (schemas; see Agent)."""
         settings = settings or self.settings
-        agent = build_agent(self.model, self.toolbox(conversation_id, settings), settings.agent, settings.gen)
+        agent = build_agent(self.model, self.toolbox(conversation_id, settings), settings.agent, settings.gen,
+                            client_tools=client_tools)
         return ChatSession(self.store, conversation_id, agent)
 
     def forget(self, conversation_id: str) -> None:

@@ -148,6 +148,9 @@ def test_an_unreachable_server_is_explained(data_dir):
     at = app()
     setting(at, "selectbox", "set_source").set_value("server").run()
     setting(at, "text_input", "set_base_url").input("http://127.0.0.1:9").run()  # nothing listens on port 9
+    assert at.session_state.settings.model.endpoint == "auto"
+    setting(at, "selectbox", "set_endpoint").set_value("chat").run()  # Settings > Model > Endpoint
+    assert at.session_state.settings.model.endpoint == "chat"
     ask(at, "Hello?")
     assert any("cannot reach http://127.0.0.1:9" in e.value for e in at.error), [e.value for e in at.error]
 

@@ -94,6 +94,8 @@ def conversation_tools(settings: dict, kb_dir: Path, called: set[str]) -> tuple[
     """The plugin schemas the conversation's prompt showed (its own choice, else its model's default) plus any
     plugin its answers called, and whether its interpreter was on."""
     from puyu.agent.factory import default_plugins
+    from puyu.models import model_card
+    from puyu.models.base import ModelError
     from puyu.tools.base import as_action, tool_schema
     from puyu.tools.registry import TOOL_NAMES, default_tools
 
@@ -101,8 +103,8 @@ def conversation_tools(settings: dict, kb_dir: Path, called: set[str]) -> tuple[
     if chosen is None:
         spec = {k.split(".", 1)[1]: v for k, v in settings.items() if k.startswith("model.")}
         try:
-            chosen = default_plugins(ModelSpec(**spec), kb_dir)
-        except (TypeError, ValueError):
+            chosen = default_plugins(model_card(ModelSpec(**spec)), kb_dir)
+        except (TypeError, ValueError, ModelError):  # settings or a card this version cannot read
             chosen = None
         chosen = [n for n in TOOL_NAMES if n != "vqa"] if chosen is None else chosen
     names = [n for n in TOOL_NAMES if n in set(chosen) | called and n != "vqa"]
