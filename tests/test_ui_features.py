@@ -26,6 +26,15 @@ def send_file(at: AppTest, text: str, name: str, data: bytes) -> AppTest:
     return at
 
 
+def reopened(at: AppTest) -> AppTest:
+    """The conversation on screen, reloaded in a new browser session."""
+    again = AppTest.from_file(APP, default_timeout=60)
+    again.query_params["c"] = at.query_params["c"]
+    again.run()
+    assert not again.exception, again.exception
+    return again
+
+
 def sidebar_widget(at: AppTest, kind: str, prefix: str):
     found = [w for w in getattr(at.sidebar, kind) if (w.key or "").startswith(prefix)]
     assert len(found) == 1, f"{len(found)} {kind} widgets starting with {prefix}"
@@ -265,6 +274,10 @@ def test_with_the_interpreter_off_a_python_attempt_is_explained_not_retried(data
     assert not at.main.status and len(model.prompts) == 1  # nothing pretended to run, no retries
     [banner] = at.main.error
     assert "Python" in banner.value and "Settings → Tools" in banner.value
+    [details] = [e for e in at.main.expander if e.label == "Details"]
+    assert "range(1, 11)" in details.code[0].value  # the code it wanted to run, one click away
+    again = reopened(at)
+    assert [e.value for e in again.main.error] == [banner.value] and not again.main.status
 
 
 def test_a_model_that_repeats_itself_is_stopped_and_the_page_says_so(data_dir, monkeypatch):
@@ -274,3 +287,6 @@ def test_a_model_that_repeats_itself_is_stopped_and_the_page_says_so(data_dir, m
     assert banner.value.startswith("The model kept repeating itself")
     shown = "".join(texts(at))
     assert shown.count("y") < 400  # cut long before the 2,000 the model would have written
+    again = reopened(at)
+    assert [e.value for e in again.main.error] == [banner.value]
+    assert "".join(texts(again)).count("y") < 400
