@@ -97,27 +97,27 @@ class Chat:
     def shot(self, name: str) -> None:
         self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
 
+    def resize(self, size: dict, settle_ms: int = 600) -> None:
+        """The window at `size`, once the page has laid itself out again."""
+        self.page.set_viewport_size(size)
+        self.page.wait_for_timeout(settle_ms)
+
     def shots_at_both_widths(self, name: str) -> None:
         """`name`-1400.png, then the same page on a phone, `name`-420.png (the page returns to the laptop width)."""
-        self.page.set_viewport_size(WIDE)
-        self.page.wait_for_timeout(300)
+        self.resize(WIDE, 300)
         self.shot(f"{name}-1400")
-        self.page.set_viewport_size(PHONE)
-        self.page.wait_for_timeout(600)
+        self.resize(PHONE)
         self.shot(f"{name}-420")
-        self.page.set_viewport_size(WIDE)
-        self.page.wait_for_timeout(600)
+        self.resize(WIDE)
 
     def sidebar_shot_on_phone(self, name: str) -> None:
         """`name`-420.png of the sidebar as it is now (opened over the chat, as on a phone); back to the laptop."""
-        self.page.set_viewport_size(PHONE)
-        self.page.wait_for_timeout(600)
+        self.resize(PHONE)
         if not self.sidebar_open():
             self.page.locator(self.EXPAND).first.click()
             self.page.wait_for_timeout(600)
         self.shot(f"{name}-420")
-        self.page.set_viewport_size(WIDE)
-        self.page.wait_for_timeout(600)
+        self.resize(WIDE)
 
     def open(self, url: str) -> None:
         self.page.goto(url)
