@@ -6,6 +6,7 @@ import dataclasses
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 
 from puyu.core.config import AgentConfig, GenerationConfig
 from puyu.core.messages import (
@@ -20,8 +21,41 @@ from puyu.core.messages import (
     ToolResultEvent,
 )
 from puyu.core.protocols import InternLM2Protocol, Protocol
+from puyu.core.protocols.base import Parsed
 from puyu.models.base import ChatModel, ModelError
 from puyu.tools.base import Toolbox, check_arguments
+
+MAX_LOOP_UNIT = 100
+"""The longest piece of text whose back-to-back repetition counts as a degenerate loop (a sentence, say)."""
+MIN_LOOP_CHARS = 160
+MIN_LOOP_REPEATS = 4
+"""A loop is a piece repeated at least this often and over at least MIN_LOOP_CHARS characters ("yyyy…", the
+same sentence again and again); shorter runs are left alone, such as a Markdown table's `|---|---|` rule."""
+
+
+def repetition(text: str) -> tuple[int, str] | None:
+    """Where `text` ends in a degenerate loop, as (where it starts, the repeated piece); None if it does not.
+    Small models fall into these, and only the token limit would end them."""
+    n = len(text)
+    if n < MIN_LOOP_CHARS:
+        return None
+    for size in range(1, MAX_LOOP_UNIT + 1):
+        unit = text[n - size:]
+        count = 1
+        while count * size + size <= n and text.startswith(unit, n - (count + 1) * size):
+            count += 1
+        if count >= MIN_LOOP_REPEATS and count * size >= MIN_LOOP_CHARS:
+            return n - count * size, unit
+    return None
+
+
+@dataclasses.dataclass
+class Reply:
+    """One model reply: its text, how it reads, and the loop it was stopped in (if it was)."""
+
+    text: str
+    parsed: Parsed
+    loop: str | None = None
 
 
 def held_back(text: str, markers: tuple[str, ...]) -> int:
@@ -79,22 +113,37 @@ class Agent:
         failed_calls: set[str] = set()
         for _ in range(self.config.max_steps):
             try:
-                text, parsed = yield from self._generate(messages, cancel)
+                reply = yield from self._generate(messages, cancel)
             except ModelError as e:
-                yield ErrorEvent(f"The model failed: {e}")
+                yield ErrorEvent(f"The model failed: {e}", kind="model")
                 return
             if cancel.is_set():
-                yield ErrorEvent("Stopped.")
+                yield ErrorEvent("Stopped.", kind="stopped")
+                return
+            parsed = reply.parsed
+            if reply.loop is not None:  # what it wrote before the loop stays; the turn ends here
+                messages.append(Message("assistant", parsed.text if parsed.call is None else reply.text))
+                shown = reply.loop if len(reply.loop) <= 40 else reply.loop[:40] + "…"
+                yield ErrorEvent("The model kept repeating itself, so puyu stopped it. Ask again in other words, "
+                                 "or use a larger model.", detail=f"repeated: {shown!r}", kind="repetition")
                 return
             if parsed.call is None and parsed.error is None:
                 messages.append(Message("assistant", parsed.text))
                 yield FinalEvent(parsed.text)
                 return
+            if parsed.call is not None and parsed.call.is_interpreter and self.toolbox.interpreter is None:
+                # Small models call Python whatever the prompt says; a call that cannot run is not retried.
+                messages.append(Message("assistant", parsed.text))
+                yield ErrorEvent("This question needs Python, which is switched off in this conversation: switch "
+                                 "the Python interpreter on in Settings → Tools, or ask something that needs no "
+                                 "code.", detail=str(parsed.call.arguments.get("code", "")), kind="interpreter_off")
+                return
             if parsed.error is not None:  # the model tried to call a tool and wrote it wrong
-                messages.append(Message("assistant", text))
+                messages.append(Message("assistant", reply.text))
                 messages.append(Message("environment", f"Error: {parsed.error}", name="plugin"))
                 failures.append(parsed.error)
-                yield ErrorEvent(parsed.error, recoverable=True)
+                yield ErrorEvent("The model wrote a tool call that could not be read, so it tries again.",
+                                 recoverable=True, detail=parsed.error, kind="malformed")
             else:
                 call = parsed.call
                 messages.append(Message("assistant", parsed.text, tool_call=call))
@@ -104,7 +153,8 @@ class Agent:
                     error = f"Bad arguments for {call.name}: {problem}."
                     messages.append(Message("environment", f"Error: {error}", name="plugin"))
                     failures.append(error)
-                    yield ErrorEvent(error, recoverable=True)
+                    yield ErrorEvent(f"The model called {call.name} with arguments it does not take, so it tries "
+                                     "again.", recoverable=True, detail=error, kind="malformed")
                 else:
                     yield ToolCallEvent(call)
                     if client:
@@ -116,29 +166,23 @@ class Agent:
                         failures.append(result.text)
                         failed_calls.add(_key(call))
             if len(failures) > self.config.max_retries:
-                yield ErrorEvent(f"Giving up after {len(failures)} failed tool calls; the last error was: "
-                                 f"{failures[-1]}")
+                yield ErrorEvent(f"Giving up: the tools failed {len(failures)} times in this answer. Ask again in "
+                                 "other words, or use a larger model.", detail="\n\n".join(dict.fromkeys(failures)),
+                                 kind="gave_up")
                 return
-        yield ErrorEvent(f"No answer within {self.config.max_steps} steps; ask again or raise max_steps.")
+        yield ErrorEvent(f"No answer within {self.config.max_steps} steps; ask again or raise max_steps.",
+                         kind="max_steps")
 
     def _generate(self, messages: list[Message], cancel: threading.Event):
-        """Stream one model reply, yielding the user-visible part as TokenEvents; return its text and how it
-        reads (a reply, a call, or a malformed call)."""
+        """Stream one model reply, yielding the user-visible part as TokenEvents; return it as a Reply."""
         gen = dataclasses.replace(self.gen, stop=list(dict.fromkeys(self.gen.stop + self.protocol.stop)))
         if self.model.endpoint_for(self.protocol) == "chat":
             return (yield from self._generate_chat(messages, gen, cancel))
         prompt = self.prompt(messages)
-        text, shown = "", 0
-        for delta in self.model.stream(prompt, gen):
-            text += delta
-            visible = held_back(text, self.protocol.call_markers)
-            if visible > shown:
-                yield TokenEvent(text[shown:visible])
-                shown = visible
-            if cancel.is_set():
-                break
+        with closing(iter(self.model.stream(prompt, gen))) as stream:  # closing stops the model
+            text, loop = yield from self._show(stream, cancel, [])
         self.usage.add(self.model.count_tokens(prompt, prompt=True), self.model.count_tokens(text))
-        return text, self.protocol.parse(text)
+        return Reply(text, self.protocol.parse(text), loop)
 
     def _generate_chat(self, messages: list[Message], gen: GenerationConfig, cancel: threading.Event):
         """A server's chat endpoint: the backend's chat() yields text, then the calls the server parsed (the first
@@ -146,22 +190,35 @@ class Agent:
         if not hasattr(self.model, "chat"):
             raise ModelError(f"the {type(self.protocol).__name__} needs a backend with chat() (use --backend openai)")
         chat, tools = self.protocol.chat_request(messages, self.schemas(), self.toolbox.interpreter is not None)
-        text, shown, call = "", 0, None
-        for item in self.model.chat(chat, tools, gen):
-            if isinstance(item, str):
+        calls: list[ToolCall] = []
+        with closing(iter(self.model.chat(chat, tools, gen))) as stream:
+            text, loop = yield from self._show(stream, cancel, calls)
+        self.usage.add(None, self.model.count_tokens(text))
+        if not calls or loop is not None:
+            return Reply(text, self.protocol.parse(text), loop)
+        return Reply(text, self.protocol.read_call(text, calls[0].name, calls[0].arguments, calls[0].id))
+
+    def _show(self, stream: Iterator, cancel: threading.Event, calls: list[ToolCall]):
+        """Yield a streamed reply's text as TokenEvents, up to any call marker; return the text and the piece it
+        kept repeating, if it fell into a loop (`repetition`): then the text is cut after the loop's first round.
+        What is not text (a call the server parsed) goes to `calls`."""
+        text, shown = "", 0
+        for item in stream:
+            if not isinstance(item, str):
+                calls.append(item)
+            else:
                 text += item
+                loop = repetition(text)
+                if loop is not None:
+                    start, unit = loop
+                    return text[:start + len(unit)], unit
                 visible = held_back(text, self.protocol.call_markers)
                 if visible > shown:
                     yield TokenEvent(text[shown:visible])
                     shown = visible
-            elif call is None:
-                call = item
             if cancel.is_set():
                 break
-        self.usage.add(None, self.model.count_tokens(text))
-        if call is None:
-            return text, self.protocol.parse(text)
-        return text, self.protocol.read_call(text, call.name, call.arguments, call.id)
+        return text, None
 
     def _run_tool(self, call: ToolCall, failed_calls: set[str], cancel: threading.Event) -> ToolResult:
         if _key(call) in failed_calls:

@@ -6,8 +6,12 @@ import threading
 from collections.abc import Iterator
 
 from puyu.agent.agent import Agent
-from puyu.agent.store import Store
+from puyu.agent.store import UNTITLED, Store
 from puyu.core.messages import Event, Message, TokenEvent
+
+UNNAMED = (UNTITLED, "New chat", "新对话")
+"""Titles that mean "none yet": conversations stored by earlier versions were created with the interface's
+word for a new chat instead of an empty title."""
 
 
 class ChatSession:
@@ -20,8 +24,8 @@ class ChatSession:
         """Add a user turn (and the `user name=file` turns announcing its uploads) and stream the answer."""
         turn = self.store.turn_count(self.id)
         messages = self.store.messages(self.id)
-        if not messages and self.store.get(self.id).title == "New chat":
-            self.store.rename(self.id, _title(text))
+        if not messages and self.store.get(self.id).title in UNNAMED:
+            self.store.rename(self.id, title_for(text))
         new = [Message("user", text), *files]
         self.store.add_event(self.id, turn, {"type": "user", "text": text, "files": [f.content for f in files]})
         for m in new:
@@ -52,21 +56,51 @@ class ChatSession:
             self.store.add_message(self.id, m)
 
     def regenerate(self, cancel: threading.Event | None = None) -> Iterator[Event]:
-        """Answer the last user turn again."""
+        """Answer the last user turn again; the earlier answer stays as a version of that turn."""
         return self.edit_last(None, cancel)
 
     def edit_last(self, text: str | None, cancel: threading.Event | None = None) -> Iterator[Event]:
-        """Replace the last user turn's text (None keeps it) and answer it again; its uploads stay."""
+        """Replace the last user turn's text (None keeps it) and answer it again; its uploads stay, and the
+        question and answer as they were stay as a version of that turn (`show_version`)."""
         turns = [d for _, d in self.store.events(self.id) if d["type"] == "user"]
         if not turns:
             raise ValueError("this conversation has no question to answer again")
         old = self.store.messages(self.id)
         start = max(i for i, m in enumerate(old) if m.role == "user" and m.name != "file")
         files = [m for m in old[start + 1:] if m.role == "user" and m.name == "file"]
-        self.store.rewind(self.id, len(turns) - 1)
-        return self.send(turns[-1]["text"] if text is None else text, files, cancel)
+        question = turns[-1]["text"] if text is None else text
+        self.store.branch(self.id, len(turns) - 1)
+        if len(turns) == 1:
+            self._retitle(turns[0]["text"], question)
+        return self.send(question, files, cancel)
+
+    def show_version(self, turn: int, n: int) -> None:
+        """Show version `n` (1-based) of turn `turn`'s answer, with the conversation as it went on from there."""
+        show_version(self.store, self.id, turn, n)
+
+    def _retitle(self, old_question: str, new_question: str) -> None:
+        retitle(self.store, self.id, old_question, new_question)
 
 
-def _title(text: str) -> str:
+def show_version(store: Store, conversation_id: str, turn: int, n: int) -> None:
+    """Put version `n` of a turn on show (see ChatSession.show_version); needs no agent."""
+    first = _first_question(store, conversation_id)
+    store.show_version(conversation_id, turn, n)
+    if turn == 0:
+        retitle(store, conversation_id, first, _first_question(store, conversation_id))
+
+
+def retitle(store: Store, conversation_id: str, old_question: str, new_question: str) -> None:
+    """A title made from the first question follows it when that question changes; one the user gave stays."""
+    if store.get(conversation_id).title in (*UNNAMED, title_for(old_question)):
+        store.rename(conversation_id, title_for(new_question))
+
+
+def _first_question(store: Store, conversation_id: str) -> str:
+    return next((d.get("text", "") for _, d in store.events(conversation_id) if d["type"] == "user"), "")
+
+
+def title_for(text: str) -> str:
+    """A conversation's title, made from its first question."""
     text = " ".join(text.split())
-    return text[:48] + ("…" if len(text) > 48 else "") or "New chat"
+    return text[:48] + ("…" if len(text) > 48 else "")

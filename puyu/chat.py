@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.syntax import Syntax
 
@@ -66,13 +67,16 @@ def _show(console: Console, start) -> None:
             elif isinstance(event, ToolResultEvent):
                 res = event.result
                 extra = "".join(f"\n[image] {p}" for p in res.images) + "".join(f"\n[file] {p}" for p in res.files)
+                extra += "".join(f"\n[source] {s.file}" + (f" p.{s.page}" if s.page else "") for s in res.sources)
                 console.print(Panel(res.text.rstrip() + extra, title="result" if res.ok else "error",
                                     border_style="green" if res.ok else "red"), markup=False)
                 streamed = False
             elif isinstance(event, FinalEvent) and not streamed:
                 console.print(event.text, markup=False, highlight=False)
             elif isinstance(event, ErrorEvent):
-                console.print(f"\n[{'yellow' if event.recoverable else 'red'}]{event.message}[/]")
+                console.print(f"\n[{'yellow' if event.recoverable else 'red'}]{escape(event.message)}[/]")
+                if event.detail and not event.recoverable:  # what went wrong underneath, for whoever wants it
+                    console.print(event.detail[-1500:], style="dim", markup=False, highlight=False)
     except KeyboardInterrupt:
         cancel.set()
         console.print("\n[yellow]stopped[/yellow]")

@@ -16,8 +16,8 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 
@@ -72,7 +72,7 @@ class RemoteAgent:
             for chunk in chunks:
                 cid = chunk.get("conversation_id") or cid
                 if cancel is not None and cancel.is_set():
-                    yield ErrorEvent("Stopped.")
+                    yield ErrorEvent("Stopped.", kind="stopped")
                     return
                 if "puyu_event" in chunk:
                     yield event_from_dict(chunk["puyu_event"])
@@ -84,7 +84,7 @@ class RemoteAgent:
                 if text:
                     yield TokenEvent(text)
         except ModelError as e:
-            yield ErrorEvent(f"puyu serve failed: {e}")
+            yield ErrorEvent(f"puyu serve failed: {e}", kind="model")
             return
         finally:
             chunks.close()  # leaving early closes the connection, and the server stops its agent

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from puyu.agent.factory import build_agent, build_toolbox, load_model
+from puyu.agent.factory import build_agent, build_toolbox, default_plugins, load_model
 from puyu.agent.session import ChatSession
 from puyu.agent.store import Store
 from puyu.core.config import Settings
@@ -40,9 +40,11 @@ class Runtime:
 
     def toolbox(self, conversation_id: str, settings: Settings) -> Toolbox:
         agent = settings.agent
-        key = (None if agent.tools is None else tuple(agent.tools), agent.interpreter, settings.sandbox,
-               None if agent.knowledge is None else tuple(agent.knowledge), agent.vlm_path)
+        # the default plugins can change under a conversation (knowledge_search joins once a document is indexed)
         card = self.model.card  # the model's default tools; taken before the lock, which loading the model takes
+        plugins = default_plugins(card, self.settings.knowledge_dir) if agent.tools is None else agent.tools
+        key = (None if plugins is None else tuple(sorted(plugins)), agent.interpreter, settings.sandbox,
+               None if agent.knowledge is None else tuple(agent.knowledge), agent.vlm_path)
         with self._lock:
             old_key, box = self._toolboxes.pop(conversation_id, (None, None))
             closing = []

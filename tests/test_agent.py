@@ -4,7 +4,7 @@ import threading
 import pytest
 from lagent.actions import BaseAction, tool_api
 
-from puyu.agent.agent import Agent, answer, held_back
+from puyu.agent.agent import Agent, answer, held_back, repetition
 from puyu.core.config import AgentConfig
 from puyu.core.messages import ErrorEvent, FinalEvent, Message, TokenEvent, ToolCallEvent, ToolResultEvent
 from puyu.models.base import ModelError
@@ -90,6 +90,8 @@ def test_repeated_failing_call_is_not_rerun_and_retries_are_bounded():
     assert "already failed" in model.prompts[2]
     last = events[-1]
     assert isinstance(last, ErrorEvent) and not last.recoverable and "Giving up" in last.message
+    # plain words for the person; the traceback one click away
+    assert last.kind == "gave_up" and "ZeroDivisionError" in last.detail and "Error" not in last.message
 
 
 def test_step_budget_ends_the_turn():
@@ -100,7 +102,7 @@ def test_step_budget_ends_the_turn():
 
 def test_backend_failure_is_a_clear_error_not_a_crash():
     events, _, _ = run([ModelError("cannot reach http://127.0.0.1:1")])
-    assert events == [ErrorEvent("The model failed: cannot reach http://127.0.0.1:1")]
+    assert events == [ErrorEvent("The model failed: cannot reach http://127.0.0.1:1", kind="model")]
 
 
 def test_cancel_stops_the_turn():
@@ -121,3 +123,67 @@ def test_multi_turn_memory_reaches_the_model():
     messages.append(Message("user", "now double it"))
     assert answer(agent.run(messages)) == "Doubled: 10."
     assert "set x to 5" in model.prompts[-1] and interp.ns["x"] == 5
+
+
+@pytest.mark.parametrize("text,loop", [
+    ("Here is the plot of y" + "y" * 300, "y"),
+    ("Answer: " + "The sum is 5. " * 20, "The sum is 5. "),
+    ("x = 1\n" * 40, "x = 1\n"),
+])
+def test_repetition_finds_degenerate_loops(text, loop):
+    start, unit = repetition(text)
+    assert text[start:].replace(unit, "") == "" and len(unit) == len(loop) and unit in text
+
+
+@pytest.mark.parametrize("text", [
+    "Normal prose that never repeats itself for long, like most answers. " * 2,
+    "| a | b | c | d |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n| 1 | 2 | 3 | 4 |",
+    "0." + "0" * 30 + "1", "",
+])
+def test_repetition_leaves_ordinary_text_alone(text):
+    assert repetition(text) is None
+
+
+class EndlessModel(ScriptedModel):
+    """Writes "y" for ever (what puyu-tiny did for "plot y = sin(x)"), and counts what it was asked for."""
+
+    def __init__(self):
+        super().__init__([])
+        self.sent, self.closed = 0, False
+
+    def stream(self, prompt, gen):
+        self.prompts.append(prompt)
+        try:
+            yield "Here is y"
+            while True:
+                self.sent += 1
+                yield "y"
+        finally:
+            self.closed = True
+
+
+def test_a_degenerate_loop_is_stopped_and_said():
+    model = EndlessModel()
+    messages = [Message("user", "plot y = sin(x)")]
+    events = list(Agent(model, Toolbox()).run(messages))
+    last = events[-1]
+    assert isinstance(last, ErrorEvent) and last.kind == "repetition" and not last.recoverable
+    assert "repeating itself" in last.message and "'y'" in last.detail
+    assert model.closed and model.sent < 200  # the model was stopped soon, not at its token limit
+    assert messages[-1].role == "assistant" and messages[-1].content == "Here is y"
+
+
+def test_with_the_interpreter_off_a_python_call_ends_the_turn_plainly():
+    events, _, model = run([CODE.format("print(2 + 2)"), "unused"], Toolbox())
+    assert not any(isinstance(e, (ToolCallEvent, ToolResultEvent)) for e in events)  # nothing pretended to run
+    last = events[-1]
+    assert last.kind == "interpreter_off" and "Settings" in last.message and last.detail == "print(2 + 2)"
+    assert len(model.prompts) == 1  # no retries of a call that cannot run
+    assert "<|interpreter|>" not in model.prompts[0]
+
+
+def test_a_malformed_call_is_explained_plainly_with_the_parser_detail():
+    box = Toolbox([Adder()], interpreter=DictInterpreter())
+    events, _, _ = run([PLUGIN.format('{"name": "Adder", "parameters": {"a": 2,'), "Fine."], box)
+    error = next(e for e in events if isinstance(e, ErrorEvent))
+    assert error.recoverable and error.kind == "malformed" and "JSON" in error.detail and "JSON" not in error.message

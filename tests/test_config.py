@@ -105,7 +105,7 @@ def test_replace_takes_paths_sections_and_short_names():
 def test_a_new_sampling_knob_would_reach_the_app_and_every_conversation():
     """What `knob` marks is drawn in the settings panel and kept per conversation, with no other code."""
     from puyu.ui.settings import to_store
-    from puyu.ui.sidebar import KNOBS, SETTING_KEYS, knob_key
+    from puyu.ui.settings_panel import KNOBS, SETTING_KEYS, knob_key
 
     assert KNOBS == knobs(Settings) and set(KNOBS) >= {"gen.temperature", "gen.top_p", "gen.max_new_tokens",
                                                        "agent.max_steps"}

@@ -2,19 +2,19 @@
 from types import SimpleNamespace
 
 from lagent.actions import BaseAction, tool_api
+
 from puyu.agent.agent import Agent
 from puyu.core.config import AgentConfig
+from puyu.core.messages import ErrorEvent, FinalEvent, Message, ToolCallEvent, ToolResultEvent
+from puyu.core.protocols import OpenAIToolsProtocol
 from puyu.models.base import ChatModel
 from puyu.models.openai_api import OpenAIModel
 from puyu.tools.base import Toolbox
-
-from puyu.core.messages import ErrorEvent, FinalEvent, Message, ToolCallEvent, ToolResultEvent
-from puyu.core.protocols import OpenAIToolsProtocol
 from tests.fakes import DictInterpreter
 from tests.test_models_openai import server  # noqa: F401  (the fake OpenAI-compatible server fixture)
 
 
-class search(BaseAction):  # noqa: N801  (the tool's name as the fake server calls it)
+class search(BaseAction):  # lower case: the tool's name as the fake server calls it
     """Search the web."""
 
     @tool_api
@@ -67,8 +67,26 @@ def test_malformed_arguments_become_an_observation():
     model = ChatDouble([[call("python", '{"code": ')], ["Sorry."]])
     agent = Agent(model, Toolbox(interpreter=DictInterpreter()), OpenAIToolsProtocol())
     events = list(agent.run([Message("user", "x")]))
-    assert any(isinstance(e, ErrorEvent) and e.recoverable and "not valid JSON" in e.message for e in events)
+    assert any(isinstance(e, ErrorEvent) and e.recoverable and "not valid JSON" in e.detail for e in events)
     assert isinstance(events[-1], FinalEvent)
+
+
+def test_a_degenerate_loop_on_the_chat_endpoint_is_stopped_and_the_stream_closed():
+    closed = []
+
+    def endless():
+        try:
+            yield "Here is y"
+            while True:
+                yield "y"
+        finally:
+            closed.append(True)
+
+    model = ChatDouble([endless()])
+    messages = [Message("user", "plot y = sin(x)")]
+    events = list(Agent(model, Toolbox(), OpenAIToolsProtocol()).run(messages))
+    assert isinstance(events[-1], ErrorEvent) and events[-1].kind == "repetition" and closed == [True]
+    assert messages[-1].content == "Here is y"
 
 
 def test_through_the_real_openai_backend(server):  # noqa: F811

@@ -124,6 +124,21 @@ def test_compact_style_is_the_same_protocol_with_short_system_turns():
         InternLM2Protocol(style="tiny")
 
 
+def test_compact_style_shows_small_models_only_the_image_files_they_were_trained_on():
+    """puyu-tiny, shown an attached document's path, ran OCR on an invented image; documents reach it through
+    knowledge_search. Larger models (the internlm2 style) still see every file."""
+    files = json.dumps([{"path": "/w/uploads/handbook.md", "size": "1K"}, {"path": "/w/uploads/r.PNG", "size": "9K"}])
+    only_doc = json.dumps([{"path": "/w/uploads/handbook.md", "size": "1K"}])
+    images = '[{"path": "/w/uploads/a.png", "size": "2K"}]'
+    short, long = InternLM2Protocol("en", style="compact"), InternLM2Protocol("en")
+    for content, shown in [(files, '[{"path": "/w/uploads/r.PNG", "size": "9K"}]'), (only_doc, None),
+                           (images, images)]:
+        messages = [Message("user", "Read these"), Message("user", content, name="file")]
+        prompt = short.render(messages, [OCR], True)
+        assert ("name=file" in prompt) == (shown is not None) and (shown is None or shown in prompt)
+        assert content in long.render(messages, [OCR], True)
+
+
 def test_a_model_folder_says_its_prompt_style(tmp_path):
     from puyu.core.card import read_style, write_style
 

@@ -164,7 +164,28 @@ def test_knowledge_search_tool(library, tmp_path):
     assert "no knowledge base 'nope'" in box.run(ToolCall("knowledge_search", {"query": "x", "kb": "nope"})).text
     assert "top_k must be" in box.run(ToolCall("knowledge_search", {"query": "x", "top_k": 100})).text
     empty = Toolbox([KnowledgeSearch(tmp_path / "none")]).run(ToolCall("knowledge_search", {"query": "x"}))
-    assert empty.ok and "no knowledge bases yet" in empty.text
+    assert empty.ok and "no knowledge bases yet" in empty.text and empty.sources == []
+
+
+def test_knowledge_search_results_carry_their_sources(library, tmp_path):
+    """What the answer shows under it: the file, the page (or the Markdown section) and the passage."""
+    kbs, _, _, _ = library
+    box = Toolbox([KnowledgeSearch(kbs.root, tmp_path)])
+    res = box.run(ToolCall("knowledge_search", {"query": "How much did revenue grow?", "top_k": 2}))
+    top = res.sources[0]
+    assert (top.file, top.page, top.knowledge_base) == ("report.pdf", 2, "company") and "12 percent" in top.passage
+    assert len(res.sources) == res.text.count("(score ") and top.score == 1.0 and top.passage in res.text
+    notes = box.run(ToolCall("knowledge_search", {"query": "年会 上海", "top_k": 1})).sources[0]
+    assert (notes.file, notes.page, notes.section) == ("notes.md", None, "笔记")
+
+
+def test_a_files_passages_can_be_previewed_in_order(library):
+    _, kb, _, results = library
+    passages = kb.passages("report.pdf")
+    assert len(passages) == results["report.pdf"].chunks and "Annual report" in passages[0]
+    assert len(kb.passages("report.pdf", limit=1)) == 1
+    with pytest.raises(KnowledgeError):
+        kb.passages("missing.pdf")
 
 
 def test_a_conversation_searches_only_the_knowledge_bases_it_opened(tmp_path):

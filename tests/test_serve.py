@@ -73,7 +73,7 @@ def test_api_key_is_enforced(tmp_path):
 
 
 def test_kill_9_mid_answer_loses_nothing_already_streamed(tmp_path):
-    long_answer = "This answer streams slowly, one small chunk at a time, " * 20
+    long_answer = " ".join(f"Sentence {i} of this answer streams slowly, one small chunk at a time." for i in range(20))
     script = write_script(tmp_path / "s.json", [long_answer], delay_s=0.02)
     srv = Server(tmp_path / "data", script)
     client = openai.OpenAI(base_url=srv.url + "/v1", api_key="x")
@@ -95,5 +95,34 @@ def test_kill_9_mid_answer_loses_nothing_already_streamed(tmp_path):
         stored = "".join(e["text"] for e in partial["events"] if e["type"] == "token")
         assert partial["events"][0]["text"] == "second"
         assert stored.startswith(seen) and len(seen) > 200  # everything the client saw was on disk
+    finally:
+        srv.stop()
+
+
+def test_an_answer_from_documents_streams_its_sources(tmp_path):
+    """The passages knowledge_search found travel in the event stream, on the tool result: what a client shows as
+    the answer's sources."""
+    from puyu.tools.rag import KnowledgeBases
+
+    doc = tmp_path / "handbook.md"
+    doc.write_text("# Handbook\n\n## Leave\n\nFull-time employees get 23 vacation days per year.\n", "utf-8")
+    KnowledgeBases(tmp_path / "data" / "knowledge").create("docs").add_file(doc)
+    search = ('<|action_start|><|plugin|>\n{"name": "knowledge_search", "parameters": {"query": "vacation days"}}'
+              "<|action_end|>")
+    script = write_script(tmp_path / "s.json", [search, "You get 23 vacation days a year [handbook.md]."])
+    srv = Server(tmp_path / "data", script, extra=["--tools", "knowledge_search"])
+    try:
+        client = openai.OpenAI(base_url=srv.url + "/v1", api_key="unused")
+        chunks = list(client.chat.completions.create(
+            model="puyu", stream=True, messages=[{"role": "user", "content": "How many vacation days?"}]))
+        events = [c.model_extra.get("puyu_event") for c in chunks if c.model_extra.get("puyu_event")]
+        [result] = [e["result"] for e in events if e["type"] == "tool_result"]
+        [source] = result["sources"]
+        assert (source["file"], source["page"], source["section"], source["knowledge_base"]) == (
+            "handbook.md", None, "Handbook", "docs")
+        assert "23 vacation days" in source["passage"] and source["score"] > 0
+        answer = client.chat.completions.create(model="puyu", messages=[{"role": "user", "content": "Again?"}])
+        traced = [e for e in answer.model_extra["puyu_events"] if e["type"] == "tool_result"]
+        assert traced[0]["result"]["sources"][0]["file"] == "handbook.md"  # and in a whole (non-streamed) answer
     finally:
         srv.stop()

@@ -3,81 +3,13 @@ as a user would) and a temp data dir."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
-import puyu.runtime
-import puyu.tools.registry  # noqa: F401
-from puyu.agent.store import Store
 from puyu.core.messages import ToolCall
 from puyu.ui import backend
-from puyu.ui.settings import SETTINGS_ENV, base_settings, conversation_settings, tool_names
-
-APP = str(Path(__file__).resolve().parents[1] / "ui" / "app.py")
-CALL = "Let me compute.<|action_start|><|interpreter|>\n```python\nprint(sum(i * i for i in range(1, 11)))\n```<|action_end|>"
-
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("PUYU_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv(SETTINGS_ENV, raising=False)
-    monkeypatch.setenv("PUYU_CONFIG", str(tmp_path / "no-config.yaml"))
-    backend.reset()
-    yield tmp_path
-    backend.reset()
-
-
-class Replayed:
-    """What the replay model was shown, read from its log."""
-
-    def __init__(self, log: Path):
-        self.log = log
-
-    @property
-    def prompts(self) -> list[str]:
-        lines = self.log.read_text("utf-8").splitlines() if self.log.exists() else []
-        return [json.loads(line)["prompt"] for line in lines]
-
-
-def scripted(monkeypatch, replies: list, data_dir: Path) -> Replayed:
-    """Answer with `replies` in order, standing in for the small bundled model (its default tool: ocr)."""
-    backend.reset()
-    n = len(list(data_dir.glob("script-*.json")))
-    script, log = data_dir / f"script-{n}.json", data_dir / f"calls-{n}.jsonl"
-    script.write_text(json.dumps({"sequence": replies, "log": str(log), "card": {"default_tools": ["ocr"]}}))
-    monkeypatch.setenv("PUYU_MODEL_BACKEND", "replay")
-    monkeypatch.setenv("PUYU_MODEL_NAME", str(script))
-    return Replayed(log)
-
-
-def setting(at: AppTest, kind: str, name: str):
-    """The sidebar widget of one setting (its key carries a revision: `set_top_p.3`)."""
-    found = [w for w in getattr(at.sidebar, kind) if (w.key or "").split(".")[0] == name]
-    assert len(found) == 1, f"{len(found)} {kind} widgets for {name}"
-    return found[0]
-
-
-def app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    assert not at.exception
-    return at
-
-
-def ask(at: AppTest, text: str) -> AppTest:
-    at.chat_input[0].set_value(text).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def texts(at: AppTest) -> list[str]:
-    return [m.value for m in at.main.markdown]
-
-
-def stored(data_dir: Path) -> Store:
-    return Store(data_dir / "puyu.db")
+from puyu.ui.settings import base_settings, conversation_settings, tool_names
+from tests.app_driver import APP, CALL, app, ask, scripted, setting, stored, texts
 
 
 def test_sending_a_message_streams_the_answer_and_stores_the_conversation(data_dir, monkeypatch):
@@ -239,7 +171,8 @@ def test_regenerate_and_edit_answer_the_last_question_again(data_dir, monkeypatc
 def test_rename_export_and_delete(data_dir, monkeypatch):
     scripted(monkeypatch, [CALL, "It is 385."], data_dir)
     at = ask(app(), "Squares")
-    at.sidebar.text_input(key="rename_title").input("Sum of squares")
+    conv = stored(data_dir).list()[0]
+    at.sidebar.text_input(key=f"rename_title.{conv.id}").input("Sum of squares")
     at.sidebar.button(key="rename_submit").click().run()
     conv = stored(data_dir).list()[0]
     assert conv.title == "Sum of squares"

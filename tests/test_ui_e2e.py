@@ -10,14 +10,13 @@ Playwright drives Debian's /usr/bin/chromium; it never downloads a browser.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
-from ui_browser import CHROMIUM, CHROMIUM_ARGS, REPO, Chat, start_app, stop_app
+from ui_browser import CHROMIUM, CHROMIUM_ARGS, REPO, Chat, running_app
 
 from puyu.core.config import Settings
 
@@ -64,19 +63,7 @@ def model(request):
 
 @pytest.fixture
 def app_url(tmp_path, model):
-    env = {}
-    if model == "scripted":
-        script = tmp_path / "script.json"
-        script.write_text(json.dumps({**SCRIPT, "delay_s": 0.02}), "utf-8")
-        env = {"PUYU_MODEL_BACKEND": "replay", "PUYU_MODEL_NAME": str(script)}  # --backend replay --model script
-    env["PUYU_CONFIG"] = str(tmp_path / "no-config.yaml")  # the defaults, whatever this machine's user configured
-    log = tmp_path / "streamlit.log"
-    proc, url = start_app(tmp_path / "data", env, log)
-    try:
-        yield url
-    finally:
-        stop_app(proc)
-        print(f"streamlit log: {log}")
+    yield from running_app(tmp_path, {**SCRIPT, "delay_s": 0.02} if model == "scripted" else None)
 
 
 def test_chat_in_a_real_browser(app_url, model, tmp_path):

@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass
 
 import pytest
-from fakes import ScriptedModel
+from fakes import DictInterpreter, ScriptedModel
 from PIL import Image
 
 from puyu.agent.agent import Agent
@@ -83,7 +83,7 @@ def test_uploads_are_saved_announced_and_documents_indexed(tmp_path, monkeypatch
     settings = Settings().replace(data_dir=str(tmp_path))
     added = []
     monkeypatch.setattr(knowledge, "add_document", lambda s, path: added.append(path.name) or
-                        type("R", (), {"chunks": 3})())
+                        type("R", (), {"chunks": 3, "status": "added" if len(added) == 1 else "unchanged"})())
     png = tmp_path / "src.png"
     Image.new("RGB", (8, 8), "red").save(png)
     got = uploads.receive([FakeUpload("../../photo.png", png.read_bytes()), FakeUpload("notes.md", b"# Hi\n")],
@@ -92,7 +92,9 @@ def test_uploads_are_saved_announced_and_documents_indexed(tmp_path, monkeypatch
     assert all(p.startswith(str(tmp_path / "conversations" / "c1" / "uploads")) for p in got.paths)
     entries = json.loads(got.messages[0].content)
     assert got.messages[0].name == "file" and [e["path"] for e in entries] == got.paths
-    assert added == ["notes.md"] and got.notes == ["Added notes.md to the knowledge base “documents” (3 passages)."]
+    assert added == ["notes.md"] and got.notes == ["Added notes.md to the knowledge base “documents” (3 passage(s))."]
+    again = uploads.receive([FakeUpload("notes.md", b"# Hi\n")], settings, "c1", "en")  # the same bytes again
+    assert again.notes == ["notes-1.md is already in the knowledge base “documents”; nothing was added."]
     with pytest.raises(uploads.UploadError, match="not a valid image"):
         uploads.receive([FakeUpload("fake.png", b"not an image")], settings, "c1", "en")
 
@@ -131,7 +133,7 @@ def test_stopping_a_turn_stores_it_as_far_as_it_got(tmp_path):
             pass
     live.finish()  # what the page's `finally` does: the agent is told to stop, winds down, and is stored
     events = [d for _, d in chat.store.events(chat.id)]
-    assert events[-1] == {"type": "error", "message": "Stopped.", "recoverable": False}
+    assert events[-1] == {"type": "error", "message": "Stopped.", "recoverable": False, "detail": "", "kind": "stopped"}
     assert "".join(d["text"] for d in events if d["type"] == "token") == "A "
     assert not lock.locked()
 
@@ -153,6 +155,7 @@ def test_a_failing_agent_reaches_the_page_as_an_exception(tmp_path):
 def test_exports_hold_questions_steps_and_answers(tmp_path):
     call = "Computing.<|action_start|><|interpreter|>\n```python\nprint('```')\n```<|action_end|>"
     chat = session(tmp_path, [call, "The answer is 42."])
+    chat.agent.toolbox.interpreter = DictInterpreter()
     chat.agent.toolbox.run = lambda c: ToolResult("```")  # an output with a fence in it
     list(chat.send("What is it?"))
     md = history.to_markdown(chat.store, chat.id)

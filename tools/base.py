@@ -100,18 +100,23 @@ class Toolbox:
         action = self.actions.get(call.name)
         if action is None:
             known = ", ".join(self.actions) or "none"
-            return ToolResult(f"Unknown tool {call.name!r}. Available tools: {known}.", ok=False)
+            return ToolResult(f"Unknown tool {call.name!r}. Available tools: {known}.", ok=False, unknown_tool=True)
         problem = check_arguments(tool_schema(action), call.arguments)
         if problem:
             return ToolResult(f"Bad arguments for {call.name}: {problem}.", ok=False)
         arguments, notes = self._find_files(call.arguments)
+        used = arguments if arguments != call.arguments else None
         try:
             ret = action(json.dumps(arguments, ensure_ascii=False))
         except Exception as e:  # a tool's crash is the model's observation, not ours
-            return ToolResult(f"{call.name} failed: {type(e).__name__}: {e}", ok=False)
+            return ToolResult(f"{call.name} failed: {type(e).__name__}: {e}", ok=False, arguments=used)
         if ret.state != ActionStatusCode.SUCCESS:
-            return ToolResult(f"{call.name} failed: {readable_error(ret.errmsg)}", ok=False)
+            return ToolResult(f"{call.name} failed: {readable_error(ret.errmsg)}", ok=False, arguments=used)
         result = self._to_result(ret.result)
+        result.arguments = used
+        cites = getattr(getattr(action, "tool", action), "read_sources", None)  # AgentLego tools sit in `.tool`
+        if cites is not None:
+            result.sources = cites(result.text)
         if notes:
             result.text = "\n".join(notes) + "\n" + result.text
         return result

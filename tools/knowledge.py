@@ -3,8 +3,9 @@ from pathlib import Path
 
 from agentlego.types import Annotated, Info
 
+from puyu.core.messages import Source
 from puyu.tools.common import PuyuTool, ToolError
-from puyu.tools.rag.search import format_hits, search
+from puyu.tools.rag.search import Hit, format_hits, search
 from puyu.tools.rag.store import KnowledgeBases, KnowledgeError
 
 MAX_K = 20
@@ -22,6 +23,15 @@ class KnowledgeSearch(PuyuTool):
         super().__init__(workdir)
         self.kbs = KnowledgeBases(kb_dir)
         self.only = None if only is None else tuple(only)
+        self._found: tuple[str, list[Hit]] = ("", [])
+        """The last search's text and its passages: `read_sources` hands them on with the tool's result."""
+
+    def read_sources(self, text: str) -> list[Source]:
+        """The passages behind `text` (this tool's last output), for the answer to show as its sources."""
+        said, hits = self._found
+        if said != text:
+            return []
+        return [Source(h.file, h.text, h.page, h.section, h.kb, h.score) for h in hits]
 
     def allowed(self) -> list[str]:
         names = self.kbs.names()
@@ -49,4 +59,7 @@ class KnowledgeSearch(PuyuTool):
             if self.only is not None and self.kbs.names():
                 return "No knowledge base is switched on for this conversation: the user can choose some in Settings."
             return "There are no knowledge bases yet: the user can create one and upload files to it."
-        return format_hits(query, search(bases, query, top_k))
+        hits = search(bases, query, top_k)
+        text = format_hits(query, hits)
+        self._found = (text, hits)
+        return text

@@ -88,10 +88,12 @@ def store(settings: Settings) -> Store:
         return _stores[path]
 
 
-def conversations(store: Store) -> list[Conversation]:
-    """The app's conversations, newest first; those `puyu serve` made for its API clients stay out (a UI
-    running against that server, on the same data dir, already shows its own copy)."""
-    return [c for c in store.list() if (c.settings or {}).get("origin") != "api"]
+def conversations(store: Store, query: str = "") -> list[Conversation]:
+    """The app's conversations, newest first (only those whose title, questions or answers mention `query`, when
+    given); those `puyu serve` made for its API clients stay out (a UI running against that server, on the same
+    data dir, already shows its own copy)."""
+    found = store.search(query) if query.strip() else store.list()
+    return [c for c in found if (c.settings or {}).get("origin") != "api"]
 
 
 def runtime(settings: Settings) -> Runtime:
@@ -161,6 +163,19 @@ def model_name(settings: Settings) -> str:
         return str(name or model.name)
     except ModelError as e:
         raise BackendError(str(e)) from None
+
+
+def set_feedback(settings: Settings, conversation_id: str, turn: int, rating: str | None, comment: str) -> None:
+    """The person's thumbs up or down ("up", "down", None) and comment on the answer of a turn."""
+    store(settings).set_feedback(conversation_id, turn, rating, comment)
+
+
+def show_version(settings: Settings, conversation_id: str, turn: int, n: int) -> None:
+    """Put version `n` of a turn's answer on show (once no answer is being written into the conversation)."""
+    from puyu.agent.session import show_version as show
+
+    wait_idle(conversation_id)
+    show(store(settings), conversation_id, turn, n)
 
 
 def delete_conversation(settings: Settings, conversation_id: str) -> None:

@@ -19,6 +19,7 @@ from puyu.core.messages import (
     ErrorEvent,
     Event,
     FinalEvent,
+    Source,
     TokenEvent,
     ToolCall,
     ToolCallEvent,
@@ -60,17 +61,39 @@ def _prose(s: str) -> str:
     return _INLINE_MATH.sub(lambda m: f"${m.group(1)}$", s)
 
 
-def tool_label(call: ToolCall, lang: str) -> str:
+def tool_label(call: ToolCall, lang: str, result: ToolResult | None = None) -> str:
     """A step's title: the tool and what it was given (the code's first line, or the first argument), so that a
-    collapsed step still says what it did."""
+    collapsed step still says what it did. Once the result is known, it names what really ran: the file the
+    toolbox used when the model named one that does not exist, or that there is no such tool."""
+    if result is not None and result.unknown_tool:
+        return t(lang, "unknown_tool", name=call.name[:40])
     name = t(lang, "python") if call.is_interpreter else call.name
+    arguments = result.arguments if result is not None and result.arguments is not None else call.arguments
     if call.is_interpreter:
-        hint = next((ln.strip() for ln in str(call.arguments.get("code", "")).splitlines() if ln.strip()), "")
+        hint = next((ln.strip() for ln in str(arguments.get("code", "")).splitlines() if ln.strip()), "")
     else:
-        first = next((v for v in call.arguments.values() if isinstance(v, (str, int, float))), "")
+        first = next((v for v in arguments.values() if isinstance(v, (str, int, float))), "")
         hint = Path(first).name if isinstance(first, str) and "/" in first else str(first)
     hint = hint.replace("`", "'")
     return f"{name} · `{hint[:60]}{'…' if len(hint) > 60 else ''}`" if hint else name
+
+
+def problem(message: str, detail: str = "", lang: str = "en") -> None:
+    """An error in plain words, with what only an expert needs (a traceback, the server's reply) one click away."""
+    st.error(message, icon=":material/error:")
+    if detail.strip() and detail.strip() != message.strip():
+        with st.expander(t(lang, "details"), icon=":material/info:"):
+            st.code(detail, language=None, wrap_lines=True)
+
+
+def error_text(event: ErrorEvent, lang: str) -> str:
+    """What to tell a person about an agent error, in their language (the agent's own words where the page has
+    none, e.g. for conversations stored before errors had kinds)."""
+    if event.kind == "model":
+        return t(lang, "error_model", detail=event.message.removeprefix("The model failed: "))
+    if event.kind in ("gave_up", "max_steps", "repetition", "interpreter_off"):
+        return t(lang, f"error_{event.kind}")
+    return event.message
 
 
 def output_text(result: ToolResult) -> str:
@@ -182,8 +205,8 @@ class TurnView:
         self._open(call, t(self.lang, "step_stopped", tool=tool_label(call, self.lang)), "error", expanded=False)
 
     def _result(self, call: ToolCall, result: ToolResult) -> None:
-        label = tool_label(call, self.lang)
-        title = t(self.lang, "step_done" if result.ok else "step_failed", tool=label)
+        label = tool_label(call, self.lang, result)
+        title = t(self.lang, "step_done" if result.ok or result.unknown_tool else "step_failed", tool=label)
         state = "complete" if result.ok else "error"
         if call.id in self._steps:
             step = self._steps.pop(call.id)[1]
@@ -207,11 +230,14 @@ class TurnView:
     # ---- errors ------------------------------------------------------------------------------------------
     def _error(self, event: ErrorEvent) -> None:
         if event.recoverable:
-            st.caption(":material/replay: " + t(self.lang, "retry", message=event.message))
-        elif event.message == STOPPED:
+            if event.kind:
+                st.caption(":material/replay: " + t(self.lang, "retry_plain"), help=event.detail or None)
+            else:  # stored before errors had kinds: the message is the parser's own
+                st.caption(":material/replay: " + t(self.lang, "retry", message=event.message))
+        elif event.kind == "stopped" or event.message == STOPPED:
             st.caption(":material/stop_circle: " + t(self.lang, "stopped"))
         else:
-            st.error(event.message, icon=":material/error:")
+            problem(error_text(event, self.lang), event.detail, self.lang)
 
 
 def _tool_output(text: str) -> None:
@@ -256,3 +282,19 @@ def user_turn(text: str, attachments: Iterable[str], lang: str) -> None:
         show_image(path, lang, width=240)
     if others:
         st.caption(":material/attach_file: " + t(lang, "attached", names=", ".join(others)))
+
+
+def where(source: Source, lang: str) -> str:
+    """Where a passage is: "manual.pdf · p. 3", "handbook.md · Leave", or the file alone."""
+    place = t(lang, "page", page=source.page) if source.page else source.section
+    return f"{source.file} · {place}" if place else source.file
+
+
+def show_sources(sources: list[Source], lang: str) -> None:
+    """The passages an answer drew on, under it: where each is, and the passage itself one click away."""
+    st.caption(f":material/menu_book: {t(lang, 'sources')}")
+    for source in sources:
+        with st.expander(where(source, lang), icon=":material/description:"):
+            st.text(source.passage)
+            if source.knowledge_base:
+                st.caption(f"{t(lang, 'kb_choose')}: {source.knowledge_base}")

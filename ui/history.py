@@ -1,4 +1,5 @@
-"""A stored conversation as the page and the exports see it: turns of (question, attachments, events)."""
+"""A stored conversation as the page and the exports see it: turns of (question, attachments, events, the
+person's feedback, which version of the turn is on show), and the sources each answer drew on."""
 from __future__ import annotations
 
 import json
@@ -8,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from puyu.agent.store import Store, agent_event
-from puyu.core.messages import ErrorEvent, Event, FinalEvent, TokenEvent, ToolCallEvent, ToolResultEvent
-from puyu.ui.components import output_text
+from puyu.core.messages import ErrorEvent, Event, FinalEvent, Source, TokenEvent, ToolCallEvent, ToolResultEvent
+from puyu.ui.components import output_text, where
 from puyu.ui.i18n import t
 
 _PATH = re.compile(r"(?:^|[\s:'\"(])(/[^\s'\"()]+\.[A-Za-z0-9]{1,5})\b")
@@ -22,6 +23,12 @@ class Turn:
     attachments: list[str] = field(default_factory=list)
     """Paths of the files uploaded with the question."""
     events: list[Event] = field(default_factory=list)
+    rating: str | None = None
+    """The person's verdict on the answer: "up", "down" or None."""
+    comment: str = ""
+    version: int = 1
+    versions: int = 1
+    """Which of the turn's answers is on show, and how many it has had (regenerated, edited)."""
 
 
 def attachment_paths(content: str) -> list[str]:
@@ -37,16 +44,42 @@ def attachment_paths(content: str) -> list[str]:
 
 
 def turns(store: Store, conversation_id: str) -> list[Turn]:
-    out: list[Turn] = []
+    """The conversation's turns in order; an event row belongs to the turn its number says (feedback on an early
+    answer is written after later turns)."""
+    by_turn: dict[int, Turn] = {}
     for index, data in store.events(conversation_id):
-        if data.get("type") == "user":
+        kind = data.get("type")
+        if kind == "user":
             paths = [p for c in data.get("files", []) for p in attachment_paths(c)]
-            out.append(Turn(index, data.get("text", ""), paths))
-        elif out:
+            by_turn[index] = Turn(index, data.get("text", ""), paths)
+        elif index in by_turn and kind == "feedback":
+            by_turn[index].rating, by_turn[index].comment = data.get("rating"), data.get("comment", "")
+        elif index in by_turn:
             event = agent_event(data)
             if event is not None:
-                out[-1].events.append(event)
-    return out
+                by_turn[index].events.append(event)
+    for index, (shown, count) in store.versions(conversation_id).items():
+        if index in by_turn:
+            by_turn[index].version, by_turn[index].versions = shown, count
+    return [by_turn[i] for i in sorted(by_turn)]
+
+
+def sources(turn: Turn) -> list[Source]:
+    """The passages the turn's answer drew on (from knowledge_search), each once, best first."""
+    seen, out = set(), []
+    for e in turn.events:
+        if isinstance(e, ToolResultEvent):
+            for s in e.result.sources:
+                key = (s.knowledge_base, s.file, s.page, s.passage)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(s)
+    return sorted(out, key=lambda s: -(s.score or 0))
+
+
+def answer_text(turn: Turn) -> str:
+    """The answer's words (no tool steps), as the copy button copies them."""
+    return "\n\n".join(str(v) for k, v in answer_parts(turn) if k == "text")
 
 
 def answer_parts(turn: Turn) -> list[tuple[str, object]]:
@@ -103,6 +136,12 @@ def to_markdown(store: Store, conversation_id: str, lang: str = "en") -> str:
                 lines += [f"![{Path(p).name}]({p})" for p in value.images] + [""] * bool(value.images)
             elif kind == "error":
                 lines += [f"> {value.message}", ""]
+        found = sources(turn)
+        if found:
+            lines += [f"**{t(lang, 'sources')}**", ""]
+            for s in found:
+                quoted = "\n".join(f"  > {line}" for line in s.passage.splitlines())
+                lines += [f"- {where(s, lang)}", "", quoted, ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -1,5 +1,5 @@
-"""The app's knowledge bases: documents attached in the chat are indexed into one, and knowledge_search searches
-those a conversation chose."""
+"""The app's knowledge bases: documents attached in the chat are indexed into one, knowledge_search searches those
+a conversation chose, and the sidebar lists, previews and deletes what they hold (ui/kb_panel.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,6 +21,10 @@ def upload_kb(settings: Settings) -> str:
     return str(load_prefs(settings).get("kb") or DEFAULT_KB)
 
 
+def set_upload_kb(settings: Settings, name: str) -> None:
+    save_prefs(settings, kb=name)
+
+
 def kb_names(settings: Settings) -> list[str]:
     return knowledge(settings).names()
 
@@ -35,6 +39,26 @@ def create_kb(settings: Settings, name: str) -> str:
     kb = knowledge(settings).create(name)
     save_prefs(settings, kb=kb.name)
     return kb.name
+
+
+def preview(settings: Settings, kb: str, name: str, limit: int) -> list[str]:
+    """The first passages of a document, as indexed."""
+    return knowledge(settings).get(kb).passages(name, limit)
+
+
+def delete_document(settings: Settings, kb: str, name: str) -> int:
+    """Remove a document from a knowledge base, its passages from the index; how many passages went."""
+    return knowledge(settings).get(kb).delete_file(name)
+
+
+def delete_kb(settings: Settings, kb: str) -> None:
+    """Remove a knowledge base, its documents and their passages."""
+    from puyu.tools.rag import KnowledgeError
+
+    try:
+        knowledge(settings).delete(kb)
+    except KnowledgeError:
+        pass  # already gone (another tab deleted it)
 
 
 def indexable(path: str | Path) -> bool:

@@ -30,10 +30,26 @@ class _Failed:
     error: BaseException
 
 
-class Refused(Exception):
-    """The turn cannot start; `problems` are messages for the page."""
+@dataclass
+class Problem:
+    """Why something did not work, in plain words; `detail` is what only an expert needs, one click away."""
 
-    def __init__(self, *problems: str):
+    message: str
+    detail: str = ""
+
+    @classmethod
+    def of(cls, key: str, error: BaseException | str, lang: str) -> Problem:
+        """The text `key` with the error's first line in it (shortened); the whole error as the detail."""
+        text = str(error).strip()
+        first = text.splitlines()[0] if text else ""
+        short = first if len(first) <= 160 else first[:160] + "…"
+        return cls(t(lang, key, error=short), text if text != short else "")
+
+
+class Refused(Exception):
+    """The turn cannot start; `problems` say why, for the page."""
+
+    def __init__(self, *problems: Problem):
         super().__init__(*problems)
         self.problems = list(problems)
 
@@ -101,21 +117,21 @@ def start(action: dict, settings: Settings, conversation_id: str | None, lang: s
     files = action.get("files", [])
     problems = uploads.check_all(files, lang)
     if problems:
-        raise Refused(*problems)
+        raise Refused(*map(Problem, problems))
     store = backend.store(settings)
     created = conversation_id is None or store.get(conversation_id) is None
-    if created:
-        conversation_id = store.create(t(lang, "untitled"), settings=ui_settings.to_store(settings)).id
+    if created:  # untitled: its first question names it, in whatever language
+        conversation_id = store.create(settings=ui_settings.to_store(settings)).id
     lock = backend.turn_lock(conversation_id)
     if not lock.acquire(timeout=LOCK_WAIT_S):
-        raise Refused(t(lang, "busy"))
+        raise Refused(Problem(t(lang, "busy")))
     try:
         return _begin(action, settings, conversation_id, lang, lock, files)
     except (backend.BackendError, uploads.UploadError, ValueError) as e:
         lock.release()
         if created:
             backend.delete_conversation(settings, conversation_id)
-        raise Refused(t(lang, "turn_failed", error=e)) from None
+        raise Refused(Problem.of("turn_failed", e, lang)) from None
     except BaseException:
         lock.release()
         raise
@@ -124,10 +140,11 @@ def start(action: dict, settings: Settings, conversation_id: str | None, lang: s
 def _begin(action: dict, settings: Settings, cid: str, lang: str, lock: threading.Lock, files) -> LiveTurn:
     store = backend.store(settings)
     store.update_settings(cid, ui_settings.to_store(settings))
+    # documents are indexed before the conversation's tools are set up, so knowledge_search is among them
+    received = uploads.receive(files, settings, cid, lang) if action["kind"] == "send" else None
     chat = backend.open_chat(settings, cid)
     cancel = threading.Event()
-    if action["kind"] == "send":
-        received = uploads.receive(files, settings, cid, lang)
+    if received is not None:
         text = action["text"] or t(lang, "files_only")
         return LiveTurn(cid, text, received.paths, received.notes, chat.send(text, received.messages, cancel),
                         cancel, lock)

@@ -93,4 +93,6 @@ def _index(settings: Settings, path: Path, lang: str) -> str:
         result = knowledge.add_document(settings, path)
     except (KnowledgeError, ExtractError, OSError) as e:
         return t(lang, "kb_failed", name=path.name, error=e)
+    if result.status == "unchanged":  # the same bytes again, under any name: indexed once
+        return t(lang, "already_in_kb", name=path.name, kb=knowledge.upload_kb(settings))
     return t(lang, "added_to_kb", name=path.name, kb=knowledge.upload_kb(settings), chunks=result.chunks)

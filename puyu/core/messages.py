@@ -33,6 +33,20 @@ class ToolCall:
 
 
 @dataclass
+class Source:
+    """A passage an answer may draw on (what `knowledge_search` found): the file, where in it, and the text."""
+
+    file: str
+    passage: str
+    page: int | None = None
+    """1-based, for formats with pages (PDF, Word)."""
+    section: str | None = None
+    """The heading the passage falls under, for formats without pages (Markdown, HTML, text)."""
+    knowledge_base: str | None = None
+    score: float | None = None
+
+
+@dataclass
 class ToolResult:
     """What a tool gave back. `images` and `files` are paths inside the conversation's work dir."""
 
@@ -40,6 +54,18 @@ class ToolResult:
     images: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     ok: bool = True
+    sources: list[Source] = field(default_factory=list)
+    """The passages the tool returned, for the answer to cite (knowledge_search)."""
+    arguments: dict[str, Any] | None = None
+    """The arguments the tool really ran with, where the toolbox corrected the call's (a file name the model
+    made up, replaced by the upload it meant); None when they are the call's own."""
+    unknown_tool: bool = False
+    """The call named a tool that does not exist, so nothing ran."""
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ToolResult:
+        sources = [Source(**s) for s in d.get("sources", [])]
+        return cls(**{**d, "sources": sources})
 
 
 @dataclass
@@ -97,13 +123,21 @@ class FinalEvent:
     type: Literal["final"] = "final"
 
 
+ERROR_KINDS = ("stopped", "model", "malformed", "interpreter_off", "gave_up", "max_steps", "repetition")
+"""What an ErrorEvent is about, so that a front end can say it in its own words and language."""
+
+
 @dataclass
 class ErrorEvent:
     """Something went wrong. `recoverable` errors were shown to the model, which got another try;
-    an unrecoverable one (backend down, step budget spent, cancelled) ends the turn."""
+    an unrecoverable one (backend down, step budget spent, cancelled) ends the turn. `message` says it in plain
+    words; `detail` holds what a person only needs when they ask (the tool's traceback, the parser's complaint)."""
 
     message: str
     recoverable: bool = False
+    detail: str = ""
+    kind: str = ""
+    """One of ERROR_KINDS (empty in conversations stored before kinds existed)."""
     type: Literal["error"] = "error"
 
 
@@ -121,9 +155,9 @@ def event_from_dict(d: dict) -> Event:
     if kind == "tool_call":
         return ToolCallEvent(ToolCall(**d["call"]))
     if kind == "tool_result":
-        return ToolResultEvent(ToolCall(**d["call"]), ToolResult(**d["result"]))
+        return ToolResultEvent(ToolCall(**d["call"]), ToolResult.from_dict(d["result"]))
     if kind == "final":
         return FinalEvent(d["text"])
     if kind == "error":
-        return ErrorEvent(d["message"], d.get("recoverable", False))
+        return ErrorEvent(d["message"], d.get("recoverable", False), d.get("detail", ""), d.get("kind", ""))
     raise ValueError(f"unknown event type {kind!r}")

@@ -204,12 +204,15 @@ def stop_strays(own_pid_namespace: bool) -> int:
                 strays.append(int(name))
         if not strays:
             break
+        stopped.update(strays)
+        if own_pid_namespace and os.getppid() == 1:  # under bwrap's init: kill(-1) reaches only the namespace
+            os.kill(-1, signal.SIGKILL)  # all but its init and us, in one go: no fork slips in between kills
+            continue
         for pid in strays:
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        stopped.update(strays)
     while True:  # reap our own children among them: zombies still count against the process limit
         try:
             if os.waitpid(-1, os.WNOHANG)[0] == 0:

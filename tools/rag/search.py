@@ -31,6 +31,7 @@ class Hit:
     text: str
     score: float  # fused score, 1.0 = ranked first by both retrievers
     id: str
+    section: str | None = None
 
     @property
     def cite(self) -> str:
@@ -135,7 +136,7 @@ def search_kb(kb: KnowledgeBase, query: str, k: int = 5, mode: str = "hybrid",
     best_possible = sum(w for w, _ in ranked) / (RRF_K + 1)
     top = sorted(scores, key=scores.get, reverse=True)[:k]
     return [Hit(kb.name, found[i][1]["file"], found[i][1].get("page") or None, found[i][0],
-                round(scores[i] / best_possible, 3), i) for i in top]
+                round(scores[i] / best_possible, 3), i, found[i][1].get("section") or None) for i in top]
 
 
 def search(kbs: list[KnowledgeBase], query: str, k: int = 5) -> list[Hit]:

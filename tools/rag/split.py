@@ -21,22 +21,30 @@ jieba.setLogLevel(logging.WARNING)
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", ". ", "! ", "? ", "；", "; ", "，", ", ", " ", ""]
 
 
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)  # a Markdown (ATX) heading line
+
+
 @dataclass
 class Chunk:
     text: str
     page: int | None
     index: int  # position of the chunk in its file
+    section: str | None = None
+    """The last Markdown heading at or before the chunk's start: where it is, for files without pages."""
 
 
 def split_pages(pages: list[Page], chunk_chars: int = CHUNK_CHARS, overlap: int = OVERLAP_CHARS) -> list[Chunk]:
     """Each page is split on its own, so that every chunk has exactly one page to cite."""
     splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_chars, chunk_overlap=overlap,
-                                              separators=SEPARATORS, keep_separator="end")
+                                              separators=SEPARATORS, keep_separator="end", add_start_index=True)
     chunks: list[Chunk] = []
     for page in pages:
-        for text in splitter.split_text(page.text):
-            if text.strip():
-                chunks.append(Chunk(text.strip(), page.number, len(chunks)))
+        headings = [(m.start(), m.group(1)) for m in _HEADING.finditer(page.text)]
+        for doc in splitter.create_documents([page.text]):
+            if doc.page_content.strip():
+                start = doc.metadata["start_index"]
+                section = next((title for at, title in reversed(headings) if at <= start), None)
+                chunks.append(Chunk(doc.page_content.strip(), page.number, len(chunks), section))
     return chunks
 
 

@@ -169,7 +169,7 @@ class KnowledgeBase:
                     documents=[c.text for c in part],
                     embeddings=vectors[start:start + _BATCH],
                     metadatas=[{"file": name, "page": c.page or 0, "chunk": c.index, "sha": sha[:16],
-                                "tokens": " ".join(tokenize(c.text))} for c in part])
+                                "section": c.section or "", "tokens": " ".join(tokenize(c.text))} for c in part])
             paged = any(p.number for p in pages)
             n_pages = max(p.number for p in pages) if paged else None
             manifest["files"][name] = asdict(FileRecord(name, sha, size, n_pages, len(chunks), time.time()))
@@ -190,6 +190,14 @@ class KnowledgeBase:
             self.collection.delete(where={"file": name})
             self._write(manifest)
             return n
+
+    def passages(self, name: str, limit: int = 5) -> list[str]:
+        """The first `limit` passages of a file, in the order they appear in it: to preview what was indexed."""
+        if name not in self._read()["files"]:
+            raise KnowledgeError(f"no file {name!r} in {self.name!r}.")
+        got = self.collection.get(where={"file": name}, include=["documents", "metadatas"])
+        ordered = sorted(zip(got["metadatas"], got["documents"]), key=lambda pair: pair[0].get("chunk", 0))
+        return [text for _, text in ordered[:limit]]
 
     def count(self) -> int:
         return self.collection.count()

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from puyu.core.dataclass_cli import parse
 from puyu.core.records import Record, render, write_jsonl
-from puyu.training.data import gsm8k
+from puyu.training.data import feedback, gsm8k
 from puyu.training.data.conversation import Dialog, Drop
 from puyu.training.data.phrasing import ALL_PARTS
 from puyu.training.data.recipes import RECIPES
@@ -240,6 +240,9 @@ def new_words(train: list[Record]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if feedback.FLAG in argv:  # the answers people liked in the app, instead of generated data
+        return feedback.main([a for a in argv if a != feedback.FLAG])
     cfg = parse(BuildConfig, argv, prog="python -m puyu.training.data.build")
     stats = Builder(cfg).build()
     print(f"wrote {stats['train']['total']} train and {stats['heldout']['total']} held-out conversations to "

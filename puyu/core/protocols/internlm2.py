@@ -30,6 +30,26 @@ them; <|im_start|> and <|im_end|> stay special (the end of a turn is the end of 
 _NAME_TOKENS = {"interpreter": INTERPRETER_TOKEN, "plugin": PLUGIN_TOKEN}
 _FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:\n```|$)", re.DOTALL)
 
+_IMAGE_FILE = re.compile(r"\.(png|jpe?g|gif|bmp|webp|tiff?)$", re.IGNORECASE)
+
+
+def images_only(content: str) -> str | None:
+    """A `user name=file` turn's content with only its images, or None when it lists none. The compact style's
+    models (puyu's own small ones) saw files only as images to read with a tool, and learned documents only through
+    knowledge_search: shown a document's path, they run image tools on files that do not exist."""
+    try:
+        entries = json.loads(content)
+    except ValueError:
+        return content
+    if not isinstance(entries, list):
+        return content
+    kept = [e for e in entries if not (isinstance(e, dict) and isinstance(e.get("path"), str))
+            or _IMAGE_FILE.search(e["path"])]
+    if len(kept) == len(entries):
+        return content
+    return json.dumps(kept, ensure_ascii=False) if kept else None
+
+
 # lagent prefixes each plugin's description with this line; kept so that prompts match what InternLM2 saw.
 API_PREFIX = ("This is the subfunction for tool '{tool_name}', you can use this tool. "
               "The description of this function is: \n{description}")
@@ -101,6 +121,11 @@ class InternLM2Protocol(Protocol):
     def segments(self, messages, tools, interpreter):
         out = [Segment(self.system_turns(tools, interpreter), False, -1)]
         for i, m in enumerate(messages):
+            if m.role == "user" and m.name == "file" and self.style == "compact":
+                content = images_only(m.content)
+                if content is not None:
+                    out.append(Segment(turn(m.role, content, m.name), False, i))
+                continue
             if m.role != "assistant":
                 out.append(Segment(turn(m.role, m.content, m.name), False, i))
                 continue
