@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import json
+import sqlite3
 import threading
 import time
 import uuid
@@ -22,11 +22,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool
 
+from puyu.agent.store import StoreError
 from puyu.core.config import Settings
 from puyu.core.messages import ErrorEvent, FinalEvent, Message, TokenEvent, event_to_dict
+from puyu.http_guard import BodyLimit, bearer_token, key_matches, unstorable_text
 from puyu.models.base import ModelError
-from puyu.runtime import Runtime
-from puyu.tools.files import UploadError, save_uploads
+from puyu.runtime import Busy, Runtime
+from puyu.tools.files import UploadError, check_uploads, save_uploads
 
 
 class ChatMessage(BaseModel):
@@ -51,17 +53,26 @@ def error(status: int, message: str, kind: str = "invalid_request_error") -> JSO
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    app = FastAPI(title="puyu", version="0.1.0")
-    api_key = runtime.settings.server.api_key
+    app = FastAPI(title="puyu", version="0.1.0", on_startup=[lambda: _threads_for(runtime)])
+    server = runtime.settings.server
+    api_key = server.api_key
+    store_damage: list[str] = []  # what the store said when it failed while running: /health fails from then on
 
     @app.middleware("http")
     async def check_key(request: Request, call_next):
         if api_key and request.url.path.startswith("/v1"):
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            if not hmac.compare_digest(given, api_key):
+            given = bearer_token(request.headers.get("authorization", ""))
+            if given is None or not key_matches(given, api_key):
                 return error(401, "missing or wrong API key (send `Authorization: Bearer <key>`)",
                              "authentication_error")
         return await call_next(request)
+
+    app.add_middleware(BodyLimit, max_bytes=int(server.max_body_mb * 2**20), error=error)
+
+    @app.exception_handler(sqlite3.DatabaseError)
+    async def store_failed(_request, exc: sqlite3.DatabaseError):
+        store_damage.append(str(exc))
+        return error(503, f"the conversation store failed ({exc}); the server needs its operator", "server_error")
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request, exc: RequestValidationError):
@@ -70,6 +81,12 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.get("/health")
     def health():
+        try:
+            runtime.store.check()
+        except StoreError as e:
+            return error(503, str(e), "server_error")
+        if store_damage:
+            return error(503, f"the conversation store failed while running: {store_damage[-1]}", "server_error")
         return {"ok": True}
 
     @app.get("/v1/models")
@@ -89,6 +106,9 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.post("/v1/chat/completions")
     def chat_completions(req: ChatRequest):
+        problem = unstorable_text(req.model_dump(), "")
+        if problem:
+            return error(400, f"bad request: {problem}")
         question = _question_index(req.messages)
         if question is None:
             return error(400, "the last message must be the user's (optionally followed by `user` messages "
@@ -100,22 +120,32 @@ def create_app(runtime: Runtime) -> FastAPI:
         sampling = {"temperature": req.temperature, "top_p": req.top_p, "max_new_tokens": req.max_tokens}
         settings = runtime.settings.replace(gen={k: v for k, v in sampling.items() if v is not None})
         cid, created = req.conversation_id, req.conversation_id is None
+        if not created and runtime.store.get(cid) is None:
+            return error(404, f"no conversation {cid!r}")
+        try:  # every upload is decoded and checked before anything is stored
+            for m in req.messages:
+                if m.role == "user" and m.name == "file":
+                    check_uploads(_decoded_files(m), max_bytes=int(server.max_upload_mb * 2**20))
+        except UploadError as e:
+            return error(400, f"upload refused: {e}")
         if created:
             cid = runtime.store.create(settings={"origin": "api"}).id
-        elif runtime.store.get(cid) is None:
-            return error(404, f"no conversation {cid!r}")
         try:
+            session = runtime.session(cid, settings)
             files = [_received_files(runtime, cid, m) for m in req.messages[question + 1:]]
             if created:  # earlier turns the client holds become this conversation's memory
                 for m in req.messages[:question]:
                     is_file = m.role == "user" and m.name == "file"
                     runtime.store.add_message(cid, _received_files(runtime, cid, m) if is_file else _to_message(m))
-        except UploadError as e:
+        except (UploadError, Busy) as e:
             if created:
                 runtime.forget(cid)
                 runtime.store.delete(cid)
+            if isinstance(e, Busy):
+                response = error(503, f"busy: {e}", "server_error")
+                response.headers["Retry-After"] = str(e.retry_after_s)
+                return response
             return error(400, f"upload refused: {e}")
-        session = runtime.session(cid, settings)
         cancel = threading.Event()
         events = session.send(req.messages[question].content or "", files, cancel=cancel)
         rid = f"chatcmpl-{uuid.uuid4().hex[:20]}"
@@ -136,15 +166,31 @@ def _question_index(messages: list[ChatMessage]) -> int | None:
     return i if i >= 0 and messages[i].role == "user" else None
 
 
-def _received_files(runtime: Runtime, cid: str, m: ChatMessage) -> Message:
+def _decoded_files(m: ChatMessage) -> list[tuple[str, bytes]]:
     """A `user name=file` message carries its files inline as `[{"name", "data_base64"}]` (the client's paths
-    mean nothing here); they are checked and saved into the conversation's work dir like the UI's uploads."""
+    mean nothing here)."""
     try:
         items = json.loads(m.content or "")
-        uploads = [(str(f["name"]), base64.b64decode(f["data_base64"], validate=True)) for f in items]
+        return [(str(f["name"]), base64.b64decode(f["data_base64"], validate=True)) for f in items]
     except (ValueError, TypeError, KeyError, binascii.Error):
         raise UploadError('a `file` message must hold a JSON list of {"name", "data_base64"}') from None
-    return save_uploads(runtime.workdir(cid), uploads)
+
+
+def _received_files(runtime: Runtime, cid: str, m: ChatMessage) -> Message:
+    """The files of a `user name=file` message, checked and saved into the conversation's work dir like the UI's
+    uploads."""
+    limits = runtime.settings
+    return save_uploads(runtime.workdir(cid), _decoded_files(m), max_bytes=int(limits.server.max_upload_mb * 2**20),
+                        quota_bytes=limits.sandbox.workdir_mb << 20)
+
+
+def _threads_for(runtime: Runtime) -> None:
+    """Every streamed turn takes a worker thread while it waits for its next event, and a new conversation may wait
+    for an interpreter in one: leave room for a full pool and as many waiting, beyond Starlette's default of 40."""
+    import anyio.to_thread
+
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = max(limiter.total_tokens, 2 * runtime.settings.server.pool_size + 16)
 
 
 def _to_message(m: ChatMessage) -> Message:
@@ -203,7 +249,11 @@ def _complete(events: Iterator, rid: str, cid: str, model: str) -> JSONResponse:
 def serve(settings: Settings) -> int:
     import uvicorn
 
-    runtime = Runtime(settings)
+    try:
+        runtime = Runtime(settings)
+    except StoreError as e:
+        print(f"puyu serve: {e}")
+        return 2
     try:
         runtime.model  # fail at start, not at the first request
     except ModelError as e:
