@@ -133,6 +133,7 @@ def stored_turns(busy: bool) -> list[history.Turn]:
 def draw_history(shown: list[history.Turn], lang: str, busy: bool) -> None:
     if not shown and not busy:
         draw_welcome(lang)
+    workdir = ss.base.conversation_dir(ss.cid) if ss.cid else None
     for i, turn in enumerate(shown):
         editing = i == len(shown) - 1 and ss.editing and not busy
         with bubble("user"):
@@ -143,9 +144,9 @@ def draw_history(shown: list[history.Turn], lang: str, busy: bool) -> None:
                               key="edit_send")
                     st.button(t(lang, "cancel"), on_click=on_edit, args=(False,), key="edit_cancel")
             else:
-                components.user_turn(turn.text, turn.attachments, lang)
+                components.user_turn(turn.text, turn.attachments, lang, workdir=workdir)
         with bubble("assistant"):
-            view = components.TurnView(lang)
+            view = components.TurnView(lang, workdir=workdir)
             for event in turn.events:
                 view.add(event)
             view.close()
@@ -159,8 +160,9 @@ def draw_history(shown: list[history.Turn], lang: str, busy: bool) -> None:
 
 def draw_live(live: turns.LiveTurn, lang: str) -> bool:
     """Stream the new turn; False if it broke (the error stays on screen instead of a rerun)."""
+    workdir = ss.base.conversation_dir(live.conversation_id)
     with bubble("user", live.replaces):
-        components.user_turn(live.question, live.attachments, lang)
+        components.user_turn(live.question, live.attachments, lang, workdir=workdir)
     answer = bubble("assistant", live.replaces)
     # Drawn over the old turn's buttons. Clicking it reruns the page, which interrupts this run; `finish` then
     # stops the agent and the rerun shows the stored, stopped turn.
@@ -168,7 +170,7 @@ def draw_live(live: turns.LiveTurn, lang: str) -> bool:
     with answer:
         for note in live.notes:
             st.caption(":material/library_add: " + note)
-        view = components.TurnView(lang, live=True)
+        view = components.TurnView(lang, live=True, workdir=workdir)
         try:
             for event in live.events(tick=view.waiting):
                 view.add(event)
