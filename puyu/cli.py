@@ -56,16 +56,17 @@ def _port(text: str) -> int:
 
 
 def cmd_ask(argv: list[str]) -> int:
-    from puyu.core.messages import ErrorEvent, FinalEvent, TokenEvent, event_to_dict
-    from puyu.models.base import ModelError
-    from puyu.runtime import Runtime
-
     parser = settings_parser("puyu ask", "Ask the agent one question.")
     parser.add_argument("question")
     parser.add_argument("--json", action="store_true", help="print the whole trace as JSON")
     parser.add_argument("--conversation", help="continue this conversation id")
     args = parser.parse_args(argv)
-    runtime = Runtime(_settings(parser, args))
+    settings = _settings(parser, args)  # checked before the agent's heavy imports: a bad flag answers at once
+    from puyu.core.messages import ErrorEvent, FinalEvent, TokenEvent, event_to_dict
+    from puyu.models.base import ModelError
+    from puyu.runtime import Runtime
+
+    runtime = Runtime(settings)
     try:
         cid = args.conversation or runtime.store.create().id
         if runtime.store.get(cid) is None:
@@ -108,19 +109,21 @@ def _print_step(event) -> None:
 
 
 def cmd_chat(argv: list[str]) -> int:
-    from puyu.chat import chat
-
     parser = settings_parser("puyu chat", "Talk to the agent in the terminal.")
     parser.add_argument("--conversation", help="continue this conversation id")
     args = parser.parse_args(argv)
-    return chat(_settings(parser, args), args.conversation)
+    settings = _settings(parser, args)
+    from puyu.chat import chat
+
+    return chat(settings, args.conversation)
 
 
 def cmd_serve(argv: list[str]) -> int:
+    parser = settings_parser("puyu serve", "An OpenAI-compatible HTTP API over the agent.", SERVE_NAMES)
+    settings = _settings(parser, parser.parse_args(argv))
     from puyu.serve import serve
 
-    parser = settings_parser("puyu serve", "An OpenAI-compatible HTTP API over the agent.", SERVE_NAMES)
-    return serve(_settings(parser, parser.parse_args(argv)))
+    return serve(settings)
 
 
 def cmd_ui(argv: list[str]) -> int:

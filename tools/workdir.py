@@ -233,7 +233,7 @@ def _check_regular(fd: int, rel: PurePosixPath, owner: int) -> None:
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         raise PathRefused(f"{rel} is not a regular file.")
-    # A hard link made by the code could give another of the server's files a name in here; links of the code's own
-    # files (and the server's uploads, which have one name) are fine.
-    if st.st_nlink > 1 and st.st_uid != owner:
+    # A hard link could give another of the server's files a name in here (the server itself never makes one); links
+    # of the code's own files are fine.
+    if st.st_nlink > 1 and (st.st_uid != owner or st.st_uid == os.geteuid()):
         raise PathRefused(f"{rel} has other names (hard links) and is not the conversation's own file.")

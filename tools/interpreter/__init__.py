@@ -219,7 +219,8 @@ class PythonInterpreter:
                 stopped = (f"Cancelled after {now - started:.1f} s" if self._cancel else
                            f"Timed out after {now - started:.1f} s (limit {self.limits.timeout_s:g} s)"
                            if now >= deadline else over)
-                self._send({"op": "interrupt", "reason": over}, now + self.limits.interrupt_grace_s)
+                reason = f"Disk quota exceeded: {over[0].lower()}{over[1:]}; delete files to go on" if over else None
+                self._send({"op": "interrupt", "reason": reason}, now + self.limits.interrupt_grace_s)
                 deadline = now + self.limits.interrupt_grace_s
 
     # ---- the child process ------------------------------------------------------------------------------------
