@@ -23,8 +23,11 @@ def secret_image(folder: Path) -> Path:
 
 
 def outside_tmp() -> Path:
-    """A fresh folder outside /tmp (the sandbox hides /tmp anyway; a data dir elsewhere is what the issue saw)."""
-    return Path(tempfile.mkdtemp(prefix="puyu-sec-", dir="/var/tmp"))
+    """A fresh folder outside /tmp (the sandbox hides /tmp anyway; a data dir elsewhere is what the issue saw), open
+    to every user like /srv/puyu-data would be (mkdtemp's 0700 would hide it from the sandbox by accident)."""
+    folder = Path(tempfile.mkdtemp(prefix="puyu-sec-", dir="/var/tmp"))
+    folder.chmod(0o755)
+    return folder
 
 
 def picture(path: Path, size=(64, 32)) -> Path:
