@@ -83,22 +83,24 @@ class Runtime:
         key = (None if agent.tools is None else tuple(agent.tools), agent.interpreter, settings.sandbox,
                None if agent.knowledge is None else tuple(agent.knowledge), agent.vlm_path)
         closing = []
-        with self._lock:
-            live = self._live.pop(conversation_id, None)
-            if live is not None and live.key != key and live.turns == 0:  # tools switched on or off: build anew
-                closing.append(live.box)
-                live = None
-            if live is None:
-                closing += self._make_room(conversation_id)
-                box = build_toolbox(agent, settings.sandbox, self.settings.model, self.workdir(conversation_id),
-                                    self.settings.knowledge_dir, hidden=self._hidden())
-                if conversation_id in self._told and box.interpreter is not None:
-                    box.interpreter.tell(self._told.pop(conversation_id))
-                live = _Live(key, box)
-            live.reserved = live.used = time.monotonic()
-            self._live[conversation_id] = live
-        for old in closing:
-            old.close()
+        try:
+            with self._lock:
+                live = self._live.pop(conversation_id, None)
+                if live is not None and live.key != key and live.turns == 0:  # tools switched on or off: anew
+                    closing.append(live.box)
+                    live = None
+                if live is None:
+                    closing += self._make_room(conversation_id)
+                    box = build_toolbox(agent, settings.sandbox, self.settings.model, self.workdir(conversation_id),
+                                        self.settings.knowledge_dir, hidden=self._hidden())
+                    if conversation_id in self._told and box.interpreter is not None:
+                        box.interpreter.tell(self._told.pop(conversation_id))
+                    live = _Live(key, box)
+                live.reserved = live.used = time.monotonic()
+                self._live[conversation_id] = live
+        finally:
+            for old in closing:
+                old.close()
         return live.box
 
     def session(self, conversation_id: str, settings: Settings | None = None) -> ChatSession:

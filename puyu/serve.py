@@ -57,6 +57,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     server = runtime.settings.server
     api_key = server.api_key
     store_damage: list[str] = []  # what the store said when it failed while running: /health fails from then on
+    # Added first, so it runs inside the key check: nobody without the key makes the server read a large body.
+    app.add_middleware(BodyLimit, max_bytes=int(server.max_body_mb * 2**20), error=error)
 
     @app.middleware("http")
     async def check_key(request: Request, call_next):
@@ -66,8 +68,6 @@ def create_app(runtime: Runtime) -> FastAPI:
                 return error(401, "missing or wrong API key (send `Authorization: Bearer <key>`)",
                              "authentication_error")
         return await call_next(request)
-
-    app.add_middleware(BodyLimit, max_bytes=int(server.max_body_mb * 2**20), error=error)
 
     @app.exception_handler(sqlite3.DatabaseError)
     async def store_failed(_request, exc: sqlite3.DatabaseError):

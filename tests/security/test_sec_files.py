@@ -58,7 +58,7 @@ def still_works(box: Toolbox, work: Path) -> None:
 def test_an_upload_is_never_written_through_a_symlinked_uploads_folder(place):
     target = place / "elsewhere"
     target.mkdir()
-    work, interp, box = conversation(place, "a")
+    work, _, box = conversation(place, "a")
     try:
         planted = code(box, f"import os, shutil\nshutil.rmtree('uploads', ignore_errors=True)\n"
                             f"os.symlink({str(target)!r}, 'uploads')\nprint('planted')")
@@ -76,9 +76,9 @@ def test_an_upload_is_never_written_through_a_symlinked_uploads_folder(place):
 
 @as_root
 def test_a_conversation_cannot_plant_files_in_another_ones_uploads(place):
-    work_b, interp_b, box_b = conversation(place, "b")
+    work_b, _, box_b = conversation(place, "b")
     save_uploads(work_b, [("b.txt", b"B's own")])
-    work_a, interp_a, box_a = conversation(place, "a")
+    work_a, _, box_a = conversation(place, "a")
     try:
         # A's code cannot even see B's folder (the data dir is hidden); it names it by path anyway.
         code(box_a, f"import os; os.symlink({str(work_b / 'uploads')!r}, 'uploads')")
@@ -96,7 +96,7 @@ def test_a_conversation_cannot_plant_files_in_another_ones_uploads(place):
 @as_root
 def test_a_tool_refuses_absolute_paths_and_symlinks_to_root_only_files(place):
     secret = secret_image(place / "private")
-    work, interp, box = conversation(place, "a")
+    work, _, box = conversation(place, "a")
     try:
         res = info(box, str(secret))
         assert not res.ok and "outside this conversation's files" in res.text and "123" not in res.text
@@ -116,7 +116,7 @@ def test_a_tool_refuses_absolute_paths_and_symlinks_to_root_only_files(place):
 
 @as_root
 def test_a_hard_link_or_fifo_in_the_work_dir_is_not_read(place):
-    work, interp, box = conversation(place, "a")
+    work, _, box = conversation(place, "a")
     try:
         os.mkfifo(work / "pipe.png")  # a FIFO would block a naive open forever
         res = info(box, "pipe.png")
@@ -165,7 +165,7 @@ def test_a_miscopied_upload_path_still_finds_the_upload_but_never_the_file_outsi
 def test_tool_outputs_and_figures_are_never_written_or_shown_through_links(place):
     target = place / "elsewhere"
     target.mkdir()
-    work, interp, box = conversation(place, "a")
+    work, _, box = conversation(place, "a")
     try:
         picture(work / "in.png")
         # the next names a tool and the interpreter would write: links planted in advance

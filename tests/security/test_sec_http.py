@@ -125,8 +125,8 @@ def test_a_50_mb_message_and_ten_29_mb_files_are_a_413_unread(server):
 
 
 def test_a_full_pool_is_a_503_with_retry_after_not_a_failure_inside_a_200(tmp_path):
-    slow = ["Working.<|action_start|><|interpreter|>\n```python\nimport time; time.sleep(3); print(42)\n```"
-            "<|action_end|>", "The answer is 42."]
+    slow = [("Working.<|action_start|><|interpreter|>\n```python\nimport time; time.sleep(3); print(42)\n```"
+             "<|action_end|>"), "The answer is 42."]
     srv = Server(tmp_path / "data", write_script(tmp_path / "s.json", slow),
                  extra=["--server.pool-size", "1", "--server.busy-wait-s", "0"])
     try:
@@ -155,7 +155,7 @@ def test_a_damaged_store_is_one_line_at_start_and_a_failing_health_while_running
     (bad / "puyu.db").write_bytes(os.urandom(8192))
     done = subprocess.run([sys.executable, "-m", "puyu", "serve", "--backend", "replay", "--model",
                            str(write_script(tmp_path / "s.json")), "--data-dir", str(bad)],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+                          cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
     said = (done.stdout + done.stderr).strip().splitlines()
     assert done.returncode == 2 and len(said) == 1 and "damaged or not a puyu store" in said[0], said
 

@@ -71,7 +71,7 @@ for path in [{str(data)!r}, {str(data / "puyu.db")!r}, {str(other)!r}, {str(othe
 print(found)
 print(sorted(os.listdir('.')))
 """)
-        found = eval(probe.text.splitlines()[0])  # noqa: S307 - our own probe's dict
+        found = eval(probe.text.splitlines()[0])  # our own probe's dict
         assert found[str(data)] == ["conversations"]  # only the way to its own work dir
         assert found[str(data / "puyu.db")] == "FileNotFoundError"
         assert found[str(other)] == "FileNotFoundError"
@@ -100,7 +100,7 @@ def test_each_live_sandbox_has_its_own_uid_so_threads_in_one_do_not_starve_anoth
                 "for t in ts: t.start()\nstop.set()\n"
                 "print(subprocess.run(['true']).returncode, len(ts))")
     assert res.ok and res.text.startswith("0 15"), res.text
-    a.run("stop.set()")
+    a.run("stop.set()\nfor t in threads: t.join()")
     still_works(a)
     still_works(b)
 

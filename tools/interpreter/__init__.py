@@ -16,7 +16,7 @@ This module speaks to it and turns its replies into ToolResults:
 - The work dir's size is watched while the code runs: past `workdir_mb` (or `workdir_files`) the code gets
   OSError(EDQUOT), as from a full disk.
 - Processes a call leaves running are stopped when it ends, so a fork bomb or a forgotten server cannot outlive it;
-  threads it leaves are named in the result and, with everything else in the sandbox, frozen until the next call.
+  threads it leaves are named in the result and, with everything else in the sandbox, stopped until the next call.
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ __all__ = ["PythonInterpreter", "SandboxLimits"]
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.05  # how often a waiting run() looks at interrupt() and at the child's health
-_QUOTA_EVERY_S = 0.1  # how often a running call's work dir is measured, at most (a big one less often: see _measure)
+_QUOTA_EVERY_S = 0.1  # how often a running call's work dir is measured, at most (a big one less often)
 _LOST = "variables and imports were lost; files in the work dir were kept"
 
 # bwrap's --die-with-parent (PR_SET_PDEATHSIG) ends the sandbox when the *thread* that started it exits, and

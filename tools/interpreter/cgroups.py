@@ -1,12 +1,15 @@
 """Per-sandbox totals through control groups: all the processes of one conversation's sandbox together get at most
-`total_memory_mb` of memory (its /dev/shm included) and `max_procs` tasks, and they can be frozen between calls.
+`total_memory_mb` of memory (its /dev/shm included) and `max_procs` tasks, and the server can list them all.
 
-Both cgroup versions are used where the server may write them: v1 (separate `memory`, `pids` and `freezer`
-hierarchies, as on this project's build machine) or v2 (one unified hierarchy, most hosts today; the server's own
+Both cgroup versions are used where the server may write them: v1 (separate `memory` and `pids` hierarchies, as on
+this project's build machine) or v2 (one unified hierarchy, most hosts today; the server's own
 cgroup must have the memory and pids controllers delegated, e.g. systemd's `Delegate=yes`). A sandbox's cgroup is
 made under the server's own (`<own>/puyu-<server pid>/<sandbox>`), so whatever limits the server lives under still
 cover its sandboxes. Where neither can be written, `support().statement` says so and the sandboxes run with
 per-process limits only.
+
+Not the freezer: a task frozen by cgroup v1 ignores even SIGKILL until thawed, so a sandbox frozen when the server is
+killed would outlive it. Sandboxes are stopped between calls with SIGSTOP instead (sandbox.py), which SIGKILL ends.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 ROOT = Path("/sys/fs/cgroup")
-V1_CONTROLLERS = ("memory", "pids", "freezer")
+V1_CONTROLLERS = ("memory", "pids")
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,8 @@ class Support:
 
 
 class SandboxCgroup:
-    """One sandbox's cgroup(s): made with their limits, joined by the sandbox's first process, frozen between calls,
-    removed when the sandbox is gone."""
+    """One sandbox's cgroup(s): made with their limits, joined by the sandbox's first process, listing every process
+    of the sandbox, removed when the sandbox is gone."""
 
     def __init__(self, support: Support, name: str, memory_bytes: int, max_tasks: int):
         self.version = support.version
@@ -67,16 +70,6 @@ class SandboxCgroup:
             return [int(p) for p in (d / "cgroup.procs").read_text().split()]
         except OSError:
             return []
-
-    def freeze(self, frozen: bool) -> None:
-        """Stop (or resume) every process of the sandbox at once; nothing the code left behind runs meanwhile."""
-        try:
-            if self.version == "v1":
-                _write(self.dirs["freezer"] / "freezer.state", "FROZEN" if frozen else "THAWED")
-            else:
-                _write(self.dirs["unified"] / "cgroup.freeze", int(frozen))
-        except OSError as e:
-            log.warning("could not %s sandbox cgroup: %s", "freeze" if frozen else "thaw", e)
 
     def remove(self) -> None:
         """Remove the (empty) cgroups; their last processes may take a moment to be reaped."""
@@ -121,7 +114,14 @@ def _own_cgroups() -> dict[str, str]:
 
 
 def _parent_folder(mount: Path, own_path: str) -> Path:
-    return mount / own_path.lstrip("/") / f"puyu-{os.getpid()}"
+    """This process's folder for its sandboxes' cgroups, after removing those of puyu processes that are gone (killed
+    before they could clean up: their sandboxes died with them, their empty cgroups stayed)."""
+    home = mount / own_path.lstrip("/")
+    for stale in home.glob("puyu-*"):
+        pid = stale.name.removeprefix("puyu-")
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            _remove([*stale.glob("sandbox-*"), stale])
+    return home / f"puyu-{os.getpid()}"
 
 
 def _try_v1(own: dict[str, str], problems: list[str]) -> Support | None:
@@ -136,7 +136,7 @@ def _try_v1(own: dict[str, str], problems: list[str]) -> Support | None:
         problems.append(f"cgroup v1 is not writable: {e.strerror}")
         return None
     atexit.register(_remove, list(bases.values()))
-    return Support("v1", "cgroup v1 (memory, pids, freezer): memory and process totals per sandbox", bases)
+    return Support("v1", "cgroup v1 (memory, pids): memory and process totals per sandbox", bases)
 
 
 def _try_v2(own: dict[str, str], problems: list[str]) -> Support | None:
@@ -156,7 +156,7 @@ def _try_v2(own: dict[str, str], problems: list[str]) -> Support | None:
                         f"({e.strerror})")
         return None
     atexit.register(_remove, [base])
-    return Support("v2", "cgroup v2 (memory, pids, freeze): memory and process totals per sandbox",
+    return Support("v2", "cgroup v2 (memory, pids): memory and process totals per sandbox",
                    {"unified": base})
 
 

@@ -9,7 +9,8 @@ Three layers, so that one bug does not open everything:
   processes, file size, no core dumps. When the server runs as root each live sandbox runs as a uid of its own
   (uids.py), so RLIMIT_NPROC, which counts per user, counts per conversation (it does not bind uid 0 at all).
 - **a cgroup per sandbox** where the server may make them (cgroups.py): memory and tasks of all its processes
-  together, and frozen between calls, so that nothing the code left running (a thread) goes on unseen.
+  together. Between calls every process of the sandbox is stopped (SIGSTOP), so that nothing the code left running
+  (a thread) goes on unseen.
 
 Why bwrap runs as root here rather than as nobody: an unprivileged bwrap cannot mount a directory that nobody
 cannot reach (this machine's Python lives under /root, mode 0700). So a root bwrap lays out the mounts — replacing
@@ -69,7 +70,7 @@ class Sandbox:
         self.uid: int | None = None
         """The uid of the running kernel (None before it starts, or when it does not drop root)."""
         self.cgroup: cgroups.SandboxCgroup | None = None
-        self._stopped: list[int] = []  # pids stopped with SIGSTOP, where there is no cgroup freezer
+        self._stopped: list[int] = []  # the sandbox's pids stopped with SIGSTOP between calls
 
     @property
     def limits_processes(self) -> bool:
@@ -123,10 +124,12 @@ class Sandbox:
         """Kill the kernel and everything it started: its process group, its cgroup, and under bwrap the whole PID
         namespace with it (--die-with-parent). Under the fallback without cgroups a process that left the group with
         setsid() survives."""
-        for pid in [proc.pid] + (self.cgroup.pids() if self.cgroup else []):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        for pid in self.cgroup.pids() if self.cgroup else []:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL) if pid == proc.pid else os.kill(pid, signal.SIGKILL)
-        self.freeze(proc, False)  # frozen tasks die only once thawed (cgroup v1)
+                os.kill(pid, signal.SIGKILL)
+        self._stopped = []
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -140,17 +143,25 @@ class Sandbox:
 
     def freeze(self, proc: subprocess.Popen, frozen: bool) -> None:
         """Stop every process of the sandbox between calls (or let them go on): a thread or process the code left
-        running does not run on unseen. A cgroup freezer where there is one, else SIGSTOP/SIGCONT."""
-        if self.cgroup is not None:
-            self.cgroup.freeze(frozen)
-            return
-        if frozen:
-            self._stopped = _descendants(proc.pid)
-        for pid in self._stopped:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGSTOP if frozen else signal.SIGCONT)
+        running does not run on unseen. SIGSTOP, not a cgroup freezer: a stopped task still dies of SIGKILL, so a
+        sandbox stopped when the server is killed dies with it (--die-with-parent)."""
         if not frozen:
+            for pid in self._stopped:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGCONT)
             self._stopped = []
+            return
+        # bwrap itself and its init (which reaps what the code's processes leave) go on; the code's processes stop
+        spared = {proc.pid, *_descendants(proc.pid, depth=1)} if self.use_bwrap else set()
+        for _ in range(10):  # a process may fork while we stop the others: again until none is new
+            found = [p for p in (self.cgroup.pids() if self.cgroup else [proc.pid, *_descendants(proc.pid)])
+                     if p not in self._stopped and p not in spared]
+            if not found:
+                break
+            for pid in found:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGSTOP)
+            self._stopped += found
 
     def _release(self) -> None:
         if self.cgroup is not None:
@@ -296,11 +307,13 @@ def _fallback_can_drop(workdir: Path, uid: int) -> bool:
     return all(_first_unreachable(p, uid) is None for p in inside)
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every process below `pid`, from /proc's child lists."""
-    out, todo = [], [pid]
+def _descendants(pid: int, depth: int = 1 << 20) -> list[int]:
+    """The processes below `pid` (at most `depth` levels down), from /proc's child lists."""
+    out, todo = [], [(pid, 0)]
     while todo:
-        parent = todo.pop()
+        parent, level = todo.pop()
+        if level >= depth:
+            continue
         try:
             tasks = os.listdir(f"/proc/{parent}/task")
         except OSError:
@@ -312,7 +325,7 @@ def _descendants(pid: int) -> list[int]:
             except OSError:
                 continue
             out += children
-            todo += children
+            todo += [(c, level + 1) for c in children]
     return out
 
 

@@ -30,9 +30,10 @@ def take(first: int, count: int, prefer: int | None = None) -> int:
     folder = _lock_folder()
     candidates = range(first, first + count)
     order = ([prefer] if prefer in candidates else []) + list(candidates)
+    running = _running_uids()
     with _mutex:
         for uid in order:
-            if uid in _held or _has_processes(uid):
+            if uid in _held or uid in running:
                 continue
             fd = os.open(folder / str(uid), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             try:
@@ -65,13 +66,13 @@ def _lock_folder() -> Path:
     raise RuntimeError(f"no safe folder for the sandbox uid locks (tried {', '.join(map(str, _LOCKS))})")
 
 
-def _has_processes(uid: int) -> bool:
-    """Whether anything still runs as `uid` (a sandbox of a puyu process that died without cleaning up)."""
+def _running_uids() -> set[int]:
+    """The uids anything runs as now (a sandbox of a puyu process that died without cleaning up keeps its uid)."""
+    found = set()
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                if entry.stat().st_uid == uid:
-                    return True
+                found.add(entry.stat().st_uid)
             except OSError:
                 pass
-    return False
+    return found
