@@ -178,3 +178,37 @@ def still_works_plain(srv) -> None:
     answer = client.chat.completions.create(model="puyu", messages=[{"role": "user", "content": "6*7?"}])
     assert answer.choices[0].message.content == "The answer is 42."
     assert httpx.get(srv.url + "/health").json() == {"ok": True}
+
+
+def test_sandboxes_stopped_between_calls_die_with_a_killed_server(tmp_path):
+    srv = Server(tmp_path / "data", write_script(tmp_path / "s.json"))
+    try:
+        still_works_plain(srv)  # its sandbox now waits, stopped, for the conversation's next call
+        sandbox = alive_below(srv.proc.pid)
+        assert sandbox
+    finally:
+        srv.kill9()
+    deadline = time.monotonic() + 15
+    while [p for p in sandbox if alive(p)] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [p for p in sandbox if alive(p)]
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def alive_below(pid: int) -> list[int]:
+    below, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for tid in os.listdir(f"/proc/{parent}/task"):
+            with open(f"/proc/{parent}/task/{tid}/children") as f:
+                kids = [int(c) for c in f.read().split()]
+            below += kids
+            todo += kids
+    return below
