@@ -31,6 +31,7 @@ from harness import start_puyu, stop
 from rich.console import Console
 from rich.table import Table
 
+
 def call_then_answer(call_s: float) -> list[str]:
     """The replayed turn: code that works for `call_s` seconds (as real code does), then prints its conversation's
     id and 6 * 7; then the answer."""

@@ -261,6 +261,10 @@ def serve(settings: Settings) -> int:
         return 2
     host, port = settings.server.host, settings.server.port
     print(f"puyu serve: http://{host}:{port}/v1 (model {settings.model.name}, data {settings.data_dir})", flush=True)
+    if settings.agent.interpreter:
+        from puyu.tools.interpreter import describe
+
+        print(f"puyu serve: {describe(settings.sandbox)}", flush=True)
     uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
     runtime.close()
     return 0

@@ -237,7 +237,7 @@ class SandboxLimits:
 
 @dataclass
 class ServerConfig:
-    """`puyu serve`: the agent behind an OpenAI-compatible HTTP API."""
+    """`puyu serve`: the agent behind an OpenAI-compatible HTTP API, and the interpreter pool (the app's too)."""
 
     host: str = "127.0.0.1"
     """The address to listen on."""

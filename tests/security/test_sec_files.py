@@ -30,6 +30,14 @@ def place():
     shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture
+def target(place):
+    """A folder outside every work dir, where a planted link points."""
+    folder = place / "elsewhere"
+    folder.mkdir()
+    return folder
+
+
 def conversation(root: Path, name: str) -> tuple[Path, PythonInterpreter, Toolbox]:
     work = root / "conversations" / name
     work.mkdir(parents=True, exist_ok=True)
@@ -55,9 +63,7 @@ def still_works(box: Toolbox, work: Path) -> None:
 # ---- 1. root writes outside the sandbox through a symlink --------------------------------------------------
 
 @as_root
-def test_an_upload_is_never_written_through_a_symlinked_uploads_folder(place):
-    target = place / "elsewhere"
-    target.mkdir()
+def test_an_upload_is_never_written_through_a_symlinked_uploads_folder(place, target):
     work, _, box = conversation(place, "a")
     try:
         planted = code(box, f"import os, shutil\nshutil.rmtree('uploads', ignore_errors=True)\n"
@@ -162,9 +168,7 @@ def test_a_miscopied_upload_path_still_finds_the_upload_but_never_the_file_outsi
 # ---- outputs and figures ----------------------------------------------------------------------------------
 
 @as_root
-def test_tool_outputs_and_figures_are_never_written_or_shown_through_links(place):
-    target = place / "elsewhere"
-    target.mkdir()
+def test_tool_outputs_and_figures_are_never_written_or_shown_through_links(place, target):
     work, _, box = conversation(place, "a")
     try:
         picture(work / "in.png")

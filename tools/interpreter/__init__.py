@@ -33,10 +33,11 @@ from pathlib import Path
 
 from puyu.core.config import SandboxLimits
 from puyu.core.messages import ToolResult
-from puyu.tools.interpreter.sandbox import Sandbox, snapshot
+from puyu.tools.interpreter import cgroups
+from puyu.tools.interpreter.sandbox import Sandbox, describe, snapshot
 from puyu.tools.workdir import WorkDir
 
-__all__ = ["PythonInterpreter", "SandboxLimits"]
+__all__ = ["PythonInterpreter", "SandboxLimits", "describe"]
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +111,6 @@ class PythonInterpreter:
     @property
     def totals(self) -> str:
         """Whether all the sandbox's processes together are limited (cgroups), in one line for people."""
-        from puyu.tools.interpreter import cgroups
-
         return cgroups.support().statement
 
     @property

@@ -233,6 +233,14 @@ class Sandbox:
         return args + ["--chdir", str(self.workdir), "--"]
 
 
+def describe(limits: SandboxLimits) -> str:
+    """What fences the code in, in one line for people (`puyu serve`'s start line, `puyu chat`'s banner)."""
+    if not _choose_bwrap(limits.isolation):
+        return f"interpreter sandbox: {_FALLBACK}; {cgroups.support().statement}"
+    who = "a uid of its own per sandbox" if os.geteuid() == 0 else "the server's own user"
+    return f"interpreter sandbox: {BUBBLEWRAP}, {who}; {cgroups.support().statement}"
+
+
 def _check_workdir(workdir: Path) -> None:
     """The work dir is handed to the code (and, as root, to the sandbox user): it must be a directory of its own."""
     if not workdir.is_dir():
