@@ -172,3 +172,26 @@ def test_a_thread_left_running_is_named_and_does_not_run_between_calls(made, tmp
     assert float(res.text.splitlines()[0]) > 1.0, res.text  # the thread stood still while no call ran
     interp.run("done.set(); ticker.join()")
     still_works(interp)
+
+
+def test_cgroup_v2_is_used_where_its_controllers_are_delegated(tmp_path, monkeypatch):
+    """This machine has cgroup v1; most hosts have v2. What puyu writes there, on a copy of a v2 tree whose own
+    cgroup has the memory and pids controllers delegated (the kernel's side cannot be checked here)."""
+    own = tmp_path / "system.slice" / "puyu.service"
+    own.mkdir(parents=True)
+    (tmp_path / "cgroup.controllers").write_text("cpu memory pids\n")
+    (own / "cgroup.subtree_control").write_text("memory pids\n")
+    monkeypatch.setattr(cgroups, "ROOT", tmp_path)
+    monkeypatch.setattr(cgroups, "_own_cgroups", lambda: {"": "/system.slice/puyu.service"})
+    monkeypatch.setattr(cgroups.os, "geteuid", lambda: 0)
+    cgroups.support.cache_clear()
+    try:
+        found = cgroups.support()
+        assert found.version == "v2" and "cgroup v2" in found.statement
+        made = cgroups.SandboxCgroup(found, "sandbox-x", 600 << 20, 72)
+        folder = own / f"puyu-{os.getpid()}" / "sandbox-x"
+        assert (folder / "memory.max").read_text() == str(600 << 20) and (folder / "pids.max").read_text() == "72"
+        assert made.procs_files == [str(folder / "cgroup.procs")]
+        assert (own / f"puyu-{os.getpid()}" / "cgroup.subtree_control").read_text() == "+memory +pids"
+    finally:
+        cgroups.support.cache_clear()
