@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 from puyu.core.config import AgentConfig, GenerationConfig
 from puyu.core.messages import (
@@ -21,7 +21,7 @@ from puyu.core.messages import (
 )
 from puyu.core.protocols import InternLM2Protocol, Protocol
 from puyu.models.base import ChatModel, ModelError
-from puyu.tools.base import Toolbox
+from puyu.tools.base import Toolbox, check_arguments
 
 
 def held_back(text: str, markers: tuple[str, ...]) -> int:
@@ -34,21 +34,47 @@ def held_back(text: str, markers: tuple[str, ...]) -> int:
     return cut
 
 
+@dataclasses.dataclass
+class Usage:
+    """Tokens one run read and wrote, summed over its model calls; None once a call's count is unknown (a backend
+    that cannot count, or a server that rendered the prompt itself)."""
+
+    prompt_tokens: int | None = 0
+    completion_tokens: int | None = 0
+
+    def add(self, prompt: int | None, completion: int | None) -> None:
+        self.prompt_tokens = None if prompt is None or self.prompt_tokens is None else self.prompt_tokens + prompt
+        self.completion_tokens = (None if completion is None or self.completion_tokens is None
+                                  else self.completion_tokens + completion)
+
+
 class Agent:
     def __init__(self, model: ChatModel, toolbox: Toolbox | None = None, protocol: Protocol | None = None,
-                 config: AgentConfig | None = None, gen: GenerationConfig | None = None):
+                 config: AgentConfig | None = None, gen: GenerationConfig | None = None,
+                 client_tools: list[dict] | None = None):
+        """`client_tools`: schemas of tools the caller runs itself (a `puyu serve` client's own `tools`): the model
+        sees them beside the toolbox's, and a call to one ends the run with its ToolCallEvent, for the caller to
+        run and to continue the conversation with its result."""
         self.model = model
+        self.client_tools = list(client_tools or [])
         self.toolbox = toolbox or Toolbox()
         self.protocol = protocol or InternLM2Protocol()
         self.config = config or AgentConfig()
         self.gen = gen or GenerationConfig()
+        self.usage = Usage()
+        """What the last run() read and wrote (puyu serve reports it as the answer's `usage`)."""
+
+    def schemas(self) -> list[dict]:
+        """The tools the model is shown: the toolbox's, then the caller's own."""
+        return self.toolbox.schemas() + self.client_tools
 
     def prompt(self, messages: list[Message]) -> str:
-        return self.protocol.render(messages, self.toolbox.schemas(), interpreter=self.toolbox.interpreter is not None)
+        return self.protocol.render(messages, self.schemas(), interpreter=self.toolbox.interpreter is not None)
 
     def run(self, messages: list[Message], cancel: threading.Event | None = None) -> Iterator[Event]:
         """Answer the last user turn of `messages`, appending the assistant and environment turns to it."""
         cancel = cancel or threading.Event()
+        self.usage = Usage()
         failures: list[str] = []
         failed_calls: set[str] = set()
         for _ in range(self.config.max_steps):
@@ -72,13 +98,23 @@ class Agent:
             else:
                 call = parsed.call
                 messages.append(Message("assistant", parsed.text, tool_call=call))
-                yield ToolCallEvent(call)
-                result = self._run_tool(call, failed_calls, cancel)
-                yield ToolResultEvent(call, result)
-                messages.append(self.protocol.observation(call, self._for_model(result)))
-                if not result.ok:
-                    failures.append(result.text)
-                    failed_calls.add(_key(call))
+                client = next((t for t in self.client_tools if t["name"] == call.name), None)
+                problem = check_arguments(client, call.arguments) if client else None
+                if problem:  # a call of the caller's own tool that it could not run: the model gets another try
+                    error = f"Bad arguments for {call.name}: {problem}."
+                    messages.append(Message("environment", f"Error: {error}", name="plugin"))
+                    failures.append(error)
+                    yield ErrorEvent(error, recoverable=True)
+                else:
+                    yield ToolCallEvent(call)
+                    if client:
+                        return  # the caller runs its own tool and continues the conversation with the result
+                    result = self._run_tool(call, failed_calls, cancel)
+                    yield ToolResultEvent(call, result)
+                    messages.append(self.protocol.observation(call, self._for_model(result)))
+                    if not result.ok:
+                        failures.append(result.text)
+                        failed_calls.add(_key(call))
             if len(failures) > self.config.max_retries:
                 yield ErrorEvent(f"Giving up after {len(failures)} failed tool calls; the last error was: "
                                  f"{failures[-1]}")
@@ -89,10 +125,11 @@ class Agent:
         """Stream one model reply, yielding the user-visible part as TokenEvents; return its text and how it
         reads (a reply, a call, or a malformed call)."""
         gen = dataclasses.replace(self.gen, stop=list(dict.fromkeys(self.gen.stop + self.protocol.stop)))
-        if getattr(self.protocol, "native_tools", False):
-            return (yield from self._generate_native(messages, gen, cancel))
+        if self.model.endpoint_for(self.protocol) == "chat":
+            return (yield from self._generate_chat(messages, gen, cancel))
+        prompt = self.prompt(messages)
         text, shown = "", 0
-        for delta in self.model.stream(self.prompt(messages), gen):
+        for delta in self.model.stream(prompt, gen):
             text += delta
             visible = held_back(text, self.protocol.call_markers)
             if visible > shown:
@@ -100,22 +137,28 @@ class Agent:
                 shown = visible
             if cancel.is_set():
                 break
+        self.usage.add(self.model.count_tokens(prompt, prompt=True), self.model.count_tokens(text))
         return text, self.protocol.parse(text)
 
-    def _generate_native(self, messages: list[Message], gen: GenerationConfig, cancel: threading.Event):
-        """The OpenAI tool_calls path: the backend's chat() yields text, then finished calls (the first one counts)."""
+    def _generate_chat(self, messages: list[Message], gen: GenerationConfig, cancel: threading.Event):
+        """A server's chat endpoint: the backend's chat() yields text, then the calls the server parsed (the first
+        counts); without one, the text is read as the protocol reads its replies."""
         if not hasattr(self.model, "chat"):
-            raise ModelError(f"the {self.protocol.__class__.__name__} needs a backend with chat() (use --backend openai)")
-        tools = self.protocol.tools(self.toolbox.schemas(), self.toolbox.interpreter is not None)
-        text, call = "", None
-        for item in self.model.chat(self.protocol.chat_messages(messages), tools, gen):
+            raise ModelError(f"the {type(self.protocol).__name__} needs a backend with chat() (use --backend openai)")
+        chat, tools = self.protocol.chat_request(messages, self.schemas(), self.toolbox.interpreter is not None)
+        text, shown, call = "", 0, None
+        for item in self.model.chat(chat, tools, gen):
             if isinstance(item, str):
                 text += item
-                yield TokenEvent(item)
+                visible = held_back(text, self.protocol.call_markers)
+                if visible > shown:
+                    yield TokenEvent(text[shown:visible])
+                    shown = visible
             elif call is None:
                 call = item
             if cancel.is_set():
                 break
+        self.usage.add(None, self.model.count_tokens(text))
         if call is None:
             return text, self.protocol.parse(text)
         return text, self.protocol.read_call(text, call.name, call.arguments, call.id)

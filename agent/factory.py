@@ -5,13 +5,14 @@ the same way whichever door it came in by.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from puyu.agent.agent import Agent
+from puyu.core.card import ModelCard
 from puyu.core.config import AgentConfig, GenerationConfig, ModelSpec, SandboxLimits
 from puyu.core.protocols import InternLM2Protocol, OpenAIToolsProtocol, Protocol, ReActProtocol
-from puyu.models import ChatModel, load, model_card, prompt_style
+from puyu.models import ChatModel, load
 from puyu.tools.base import Toolbox
 
 
@@ -36,27 +37,25 @@ BUNDLED_TOOLS = {"ocr"}
 to search), since each tool one sees is one more to confuse a 5M-parameter model; larger models get all."""
 
 
-def default_plugins(spec: ModelSpec, kb_dir: Path) -> set[str] | None:
+def default_plugins(card: ModelCard, kb_dir: Path) -> set[str] | None:
     """The plugins a conversation gets when it chose none itself: None means every one that works here. A model
-    whose card names its default tools gets those. The bundled model run in process gets BUNDLED_TOOLS, and so does
-    a model puyu trained and exported elsewhere (its card says compact prompts): with every tool's schema its
-    prompt outgrows its 1,024-token context. knowledge_search joins them once there are documents to search."""
-    try:
-        card = model_card(spec)
-        small = spec.backend == "transformers" and (spec.name == "bundled" or prompt_style(spec) == "compact")
-    except ValueError:  # a malformed puyu.json: listing tools must not fail on it (loading the model says why)
-        return None
-    chosen = set(card.default_tools) if card.default_tools is not None else BUNDLED_TOOLS if small else None
-    if chosen is None:
+    whose card names its default tools gets those; one prompted in the compact style (the bundled model, and any
+    model puyu trained, whoever serves it) gets BUNDLED_TOOLS: with every tool's schema its prompt outgrows its
+    1,024-token context. knowledge_search joins them once there are documents to search."""
+    if card.default_tools is not None:
+        chosen = set(card.default_tools)
+    elif card.prompt_style == "compact":
+        chosen = set(BUNDLED_TOOLS)
+    else:
         return None
     return chosen | ({"knowledge_search"} if kb_dir.is_dir() and any(kb_dir.iterdir()) else set())
 
 
-def build_toolbox(cfg: AgentConfig, limits: SandboxLimits, spec: ModelSpec, workdir: Path, kb_dir: Path,
+def build_toolbox(cfg: AgentConfig, limits: SandboxLimits, card: ModelCard, workdir: Path, kb_dir: Path,
                   hidden: list[Path] | None = None) -> Toolbox:
-    """A conversation's tools: the sandboxed interpreter (when on) and the plugins `cfg` switches on, working in
-    `workdir`; the interpreter's code does not see `hidden` (default: the other conversations, beside `workdir`).
-    Raises ValueError for an unknown tool name."""
+    """A conversation's tools: the sandboxed interpreter (when on) and the plugins `cfg` switches on (by default
+    those the model's card asks for), working in `workdir`; the interpreter's code does not see `hidden` (default:
+    the other conversations, beside `workdir`). Raises ValueError for an unknown tool name."""
     interpreter = None
     if cfg.interpreter:
         from puyu.tools.interpreter import PythonInterpreter
@@ -66,11 +65,13 @@ def build_toolbox(cfg: AgentConfig, limits: SandboxLimits, spec: ModelSpec, work
     if cfg.tools != []:
         from puyu.tools.registry import default_tools
 
-        enabled = default_plugins(spec, kb_dir) if cfg.tools is None else set(cfg.tools)
+        enabled = default_plugins(card, kb_dir) if cfg.tools is None else set(cfg.tools)
         tools = default_tools(workdir, kb_dir, enabled, vlm_path=cfg.vlm_path, knowledge=cfg.knowledge)
     return Toolbox(tools, interpreter=interpreter, workdir=workdir)
 
 
 def build_agent(model: ChatModel, toolbox: Toolbox, cfg: AgentConfig, gen: GenerationConfig,
-                chat_template: Callable[[list[dict]], str] | None = None) -> Agent:
-    return Agent(model, toolbox, build_protocol(cfg, model.prompt_style, chat_template), cfg, gen)
+                chat_template: Callable[[list[dict]], str] | None = None,
+                client_tools: list[dict] | None = None) -> Agent:
+    """`client_tools`: schemas of tools the caller runs itself (see Agent)."""
+    return Agent(model, toolbox, build_protocol(cfg, model.prompt_style, chat_template), cfg, gen, client_tools)

@@ -3,7 +3,7 @@ message and event back as it happens. The UI, `puyu chat` and `puyu serve` all t
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 from puyu.agent.agent import Agent
 from puyu.agent.store import Store
@@ -28,6 +28,13 @@ class ChatSession:
             self.store.add_message(self.id, m)
         messages += new
         yield from self._stream(messages, turn, cancel)
+
+    def resume(self, results: list[Message], cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Add the results of tool calls the caller ran itself (environment turns answering the last assistant
+        turn's call) and stream the agent's next steps, in the same turn."""
+        for m in results:
+            self.store.add_message(self.id, m)
+        yield from self._stream(self.store.messages(self.id), max(self.store.turn_count(self.id) - 1, 0), cancel)
 
     def _stream(self, messages: list[Message], turn: int, cancel) -> Iterator[Event]:
         """Every event is written before it is handed on: what a user saw is on disk first."""

@@ -37,13 +37,19 @@ def start_puyu(args: list[str], health: str, log: Path, env: dict | None = None,
     Streamlit as a child process)."""
     port = free_port()
     cmd = [sys.executable, "-m", "puyu", *args, "--host", HOST, "--port", str(port)]
+    return start_process(cmd, f"http://{HOST}:{port}", health, log, f"puyu {args[0]}", env, timeout_s)
+
+
+def start_process(cmd: list[str], url: str, health: str, log: Path, name: str, env: dict | None = None,
+                  timeout_s: float = 90) -> tuple[subprocess.Popen, str]:
+    """Run `cmd` (a server that will listen on `url`) in a process group of its own, its output in `log`, and
+    return it and `url` once GET `health` answers 200; RuntimeError with the log's tail if it does not."""
     proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=log.open("w"), stderr=subprocess.STDOUT,
                             start_new_session=True)
-    url = f"http://{HOST}:{port}"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"`puyu {args[0]}` exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(f"`{name}` exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
             if httpx.get(url + health, timeout=2).status_code == 200:
                 return proc, url
@@ -51,7 +57,7 @@ def start_puyu(args: list[str], health: str, log: Path, env: dict | None = None,
             pass
         time.sleep(0.3)
     stop(proc)
-    raise RuntimeError(f"`puyu {args[0]}` did not answer on {url}{health} within {timeout_s:g} s:\n"
+    raise RuntimeError(f"`{name}` did not answer on {url}{health} within {timeout_s:g} s:\n"
                        f"{log.read_text()[-3000:]}")
 
 

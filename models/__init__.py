@@ -1,9 +1,10 @@
 """Model backends. `load(ModelSpec(...))` returns a ChatModel; each backend's heavy imports happen only there."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from puyu.core.card import ModelCard, read_style
+from puyu.core.card import ModelCard, model_folder
 from puyu.core.config import GenerationConfig, ModelSpec
 from puyu.models.base import ChatModel, ModelError
 
@@ -31,24 +32,31 @@ def checkpoint(spec: ModelSpec) -> str:
 
 def model_card(spec: ModelSpec) -> ModelCard:
     """The model's card (its folder's puyu.json; for a server, that of the folder its served name points to, if that
-    is one here; for a replay script, its `card`), known before the model loads. ValueError for a malformed one."""
+    is one here; for a replay script, its `card`), known before the model loads, with `--prompt-style` applied.
+    ValueError for a malformed one."""
     if spec.backend == "replay":
         from puyu.models.replay import script_card
 
-        return script_card(spec.name)
-    return ModelCard.read(checkpoint(spec))
+        card = script_card(spec.name)
+    else:
+        card = ModelCard.read(model_folder(checkpoint(spec)))
+    return card if spec.prompt_style == "auto" else replace(card, prompt_style=spec.prompt_style)
 
 
 def prompt_style(spec: ModelSpec) -> str:
     """The prompt style the model will be given: the setting, else its card's."""
-    return spec.prompt_style if spec.prompt_style != "auto" else model_card(spec).prompt_style
+    return model_card(spec).prompt_style
 
 
 def load(spec: ModelSpec) -> ChatModel:
-    """The ChatModel `spec` describes. Raises ModelError with a one-line reason when it cannot be had."""
+    """The ChatModel `spec` describes, with its card. Raises ModelError with a one-line reason when it cannot be
+    had."""
     model = _load(spec)
-    if spec.prompt_style != "auto":
-        model.prompt_style = spec.prompt_style
+    try:  # a server's model is known by the name it serves, which may name a folder here
+        card = model_card(replace(spec, name=model.model) if spec.backend == "openai" else spec)
+    except (OSError, ValueError) as e:
+        raise ModelError(str(e)) from e
+    model.card, model.prompt_style = card, card.prompt_style
     return model
 
 
@@ -68,13 +76,9 @@ def _load(spec: ModelSpec) -> ChatModel:
     if spec.backend == "openai":
         from puyu.models.openai_api import OpenAIModel
 
-        model = OpenAIModel(spec.base_url, model=path or None, api_key=spec.api_key,
-                            timeout_s=spec.timeout_s, max_retries=spec.max_retries, chat_api=spec.chat_api)
-        served = model.model  # without a name, ask the server now: an unreachable server fails at load, not mid-turn
-        try:
-            model.prompt_style = read_style(served)  # a name that is no folder with a puyu.json: internlm2
-        except (OSError, ValueError) as e:
-            raise ModelError(str(e)) from e
+        model = OpenAIModel(spec.base_url, model=path or None, api_key=spec.api_key, timeout_s=spec.timeout_s,
+                            max_retries=spec.max_retries, endpoint=spec.endpoint)
+        _ = model.model  # without a name, ask the server now: an unreachable server fails at load, not mid-turn
         return model
     from puyu.models.lmdeploy_engine import LMDeployModel
 

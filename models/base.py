@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Iterator
+from collections.abc import Iterator
 
+from puyu.core.card import ModelCard
 from puyu.core.config import GenerationConfig
 
 
@@ -24,6 +25,20 @@ class ChatModel(ABC):
     prompt_style: str = "internlm2"
     """The system prompts the model was trained with (puyu/core/card.py PROMPT_STYLES); a model folder says
     so in its puyu.json."""
+    card: ModelCard = ModelCard()
+    """The model's card (prompt style, default tools), as `puyu.models.load` found it, whichever backend serves it."""
+
+    def endpoint_for(self, protocol) -> str:
+        """How this model takes `protocol`'s requests: "prompt" (a rendered prompt to `stream`) or "chat"
+        (messages and tools to a `chat` method, which only a server's chat endpoint has)."""
+        if getattr(protocol, "native_tools", False):
+            raise ModelError(f"the {type(protocol).__name__} needs a server's chat endpoint (--base-url URL)")
+        return "prompt"
+
+    def count_tokens(self, text: str, prompt: bool = False) -> int | None:
+        """How many tokens `text` is for this model, as a prompt (with what the model adds, e.g. <s>) or as generated
+        text; None where the backend cannot tell."""
+        return None
 
     @abstractmethod
     def stream(self, prompt: str, gen: GenerationConfig) -> Iterator[str]:

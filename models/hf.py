@@ -202,6 +202,11 @@ class HFModel(ChatModel):
                 out[i] += d
         return out
 
+    def count_tokens(self, text: str, prompt: bool = False) -> int:
+        if prompt:
+            return len(self._encode([text])[0]) if text else 0
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
     def apply_chat_template(self, messages: list[dict]) -> str:
         if not getattr(self.tokenizer, "chat_template", None):
             raise ModelError(f"{self.name} has no chat_template in its tokenizer config")

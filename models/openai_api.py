@@ -1,16 +1,18 @@
-"""The `openai` backend: any OpenAI-compatible server, `lmdeploy serve api_server` first of all.
+"""The `openai` backend: any OpenAI-compatible server (LMDeploy, vLLM, llama.cpp, `transformers serve`, ...).
 
-Written on httpx rather than the `openai` client: the agent's default path sends lmdeploy-only body fields
+Written on httpx rather than the `openai` client: the agent's default path sends LMDeploy's and vLLM's body fields
 (`skip_special_tokens`, `spaces_between_special_tokens`) to `/v1/completions`, retries must stop the moment the
 first chunk has been streamed, and every failure must become one readable `ModelError`. The SSE parsing that the
 client would save is twenty lines; its own retry loop, error classes and pydantic models would have to be worked
 around instead.
 
-Two ways to talk to the server:
-- `stream(prompt)` / `generate(prompts)`: our own rendered prompt to `/v1/completions` (the agent's default), or,
-  with `chat_api=True`, the prompt as one user message to `/v1/chat/completions` (for servers without the former).
-- `chat(messages, tools)`: `/v1/chat/completions` with OpenAI `tools`; yields text deltas (`str`), then the tool
-  calls the server parsed, each as one complete `ChatToolCall`.
+Two ways to talk to the server, chosen per protocol by `endpoint_for` (the `--model.endpoint` setting, `auto` by
+default, from what the server was found to do: models/server_traits.py):
+- `stream(prompt)` / `generate(prompts)`: puyu's own rendered prompt, raw, to `/v1/completions`.
+- `chat(messages, tools)`: `/v1/chat/completions`, rendered by the server with the model's chat template; yields
+  text deltas (`str`), then the tool calls the server parsed, each as one complete `ChatToolCall`.
+A stream that breaks off, ends without saying it is finished, or carries an error is a `ModelError`, never an
+empty or partial answer.
 """
 from __future__ import annotations
 
@@ -23,8 +25,9 @@ from typing import Any
 
 import httpx
 
-from puyu.core.config import GenerationConfig
+from puyu.core.config import ENDPOINTS, GenerationConfig
 from puyu.models.base import ChatModel, ModelError
+from puyu.models.server_traits import KEEP_SPECIAL, learn
 from puyu.models.stops import StopCutter, cut_stream
 
 
@@ -107,12 +110,15 @@ class OpenAIModel(ChatModel):
     """What an unreachable-server message suggests starting."""
 
     def __init__(self, base_url: str, *, model: str | None = None, api_key: str | None = None,
-                 timeout_s: float = 120.0, max_retries: int = 3, chat_api: bool = False,
+                 timeout_s: float = 120.0, max_retries: int = 3, endpoint: str = "auto",
                  backoff_s: float = 0.5):
         """`timeout_s` bounds each wait for the server (connecting: at most 10 s); `max_retries` counts extra
-        tries on connection errors, 5xx and 429 before the first chunk, `backoff_s * 2**try` apart."""
+        tries on connection errors, 5xx and 429 before the first chunk, `backoff_s * 2**try` apart. `endpoint`:
+        auto (what the server offers and the protocol needs), completions or chat."""
+        if endpoint not in ENDPOINTS:
+            raise ModelError(f"endpoint must be one of {', '.join(ENDPOINTS)}, not {endpoint!r}")
         self.root = api_root(base_url)
-        self.chat_api = chat_api
+        self.endpoint = endpoint
         self.max_retries = max(0, max_retries)
         self.backoff_s = backoff_s
         self.timeout_s = timeout_s
@@ -134,15 +140,38 @@ class OpenAIModel(ChatModel):
             self._model = self.name = str(models[0]["id"])
         return self._model
 
+    def endpoint_for(self, protocol) -> str:
+        """"prompt" (stream) or "chat" (chat) for `protocol`, decided once per server: the setting, else
+        /v1/completions where the server has it and the protocol's tool-call tokens come back from it, else the
+        chat endpoint. A ModelError names the server's problem and the setting that fixes it when neither works."""
+        if getattr(protocol, "native_tools", False):
+            if self.endpoint == "completions":
+                raise ModelError("--agent.protocol openai sends tools to /v1/chat/completions; drop "
+                                 "--model.endpoint completions")
+            return "chat"
+        if self.endpoint == "chat":
+            return "chat"
+        markers = bool(getattr(protocol, "kept_tokens", ()))
+        traits = learn(self, markers=markers)
+        if not traits.completions:
+            if self.endpoint == "completions":
+                raise ModelError(f"{self.root} has no /v1/completions; use --model.endpoint chat (or auto)")
+            return "chat"
+        if markers and not traits.keeps_markers:
+            raise ModelError(
+                f"{self.root} drops special tokens from what it generates ({traits.evidence}), so puyu cannot see "
+                "the model's <|action_start|> tool calls. Fix: serve a model whose tool-call tokens are plain tokens "
+                "(puyu's own; scripts/make_gguf.py for llama.cpp), a server that takes skip_special_tokens=false "
+                "(LMDeploy, vLLM), or use --agent.protocol openai with the server's tool parser")
+        return "prompt"
+
     def stream(self, prompt: str, gen: GenerationConfig) -> Iterator[str]:
-        if self.chat_api:
-            for piece in self.chat([{"role": "user", "content": prompt}], None, gen):
-                if isinstance(piece, str):
-                    yield piece
-            return
+        traits = learn(self, markers=False)
+        if not traits.completions:
+            raise ModelError(f"{self.root} has no /v1/completions for a raw prompt; use a protocol over "
+                             "--model.endpoint chat")
         body = {"model": self.model, "prompt": prompt, **self._sampling(gen),
-                # lmdeploy honours these two: keep <|action_start|> & co. in the text, glued as the model wrote them
-                "skip_special_tokens": False, "spaces_between_special_tokens": False}
+                **(KEEP_SPECIAL if traits.keep_special_fields else {})}
         chunks = self.stream_chunks("/completions", body)
         yield from cut_stream((_first_choice(chunk).get("text") for chunk in chunks), gen.stop)
 
@@ -234,19 +263,35 @@ class OpenAIModel(ChatModel):
 
     def _get_json_once(self, path: str) -> Any:
         url = self.root + path
+        resp = self._send("GET", url)
+        self._check_status(resp, url)
         try:
-            resp = self._client.get(url)
+            return resp.json()
+        except ValueError:
+            raise ModelError(f"{url} did not answer JSON: {resp.text[:200]!r}") from None
+
+    def post_json(self, path: str, body: dict) -> tuple[int, str]:
+        """POST `body` unstreamed and return (HTTP status, body text) for the caller to judge; connection errors,
+        5xx and 429 are retried like a stream's start, then become a ModelError, as does a wrong API key."""
+        return self._with_retries(lambda: self._post_once(path, {**body, "stream": False}))
+
+    def _post_once(self, path: str, body: dict) -> tuple[int, str]:
+        url = self.root + path
+        resp = self._send("POST", url, json=body)
+        if resp.status_code in (401, 429) or resp.status_code >= 500:
+            self._check_status(resp, url)
+        return resp.status_code, resp.text
+
+    def _send(self, method: str, url: str, **kw) -> httpx.Response:
+        """One unstreamed request; an unreachable server is worth another try, other failures are not."""
+        try:
+            return self._client.request(method, url, **kw)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as e:
             raise _Retryable(self._unreachable(e)) from e
         except httpx.TimeoutException as e:
             raise ModelError(f"{url} did not answer within {self.timeout_s:g} s") from e
         except httpx.HTTPError as e:
             raise ModelError(f"request to {url} failed: {e}") from e
-        self._check_status(resp, url)
-        try:
-            return resp.json()
-        except ValueError:
-            raise ModelError(f"{url} did not answer JSON: {resp.text[:200]!r}") from None
 
     def stream_chunks(self, path: str, body: dict) -> Iterator[dict]:
         """POST with `stream: true` and yield each parsed SSE chunk. Retries only before the first chunk."""
@@ -288,9 +333,11 @@ class OpenAIModel(ChatModel):
             if _is_error_chunk(data):
                 raise ModelError(f"{url} answered an error: {error_message(text)}")
             raise ModelError(f"{url} did not answer an event stream (content-type {ctype or 'none'}): {text[:200]!r}")
+        finished, count = False, 0
         for payload in sse_data(resp.iter_lines()):
             if payload.strip() == "[DONE]":
-                return
+                finished = True
+                break
             try:
                 data = json.loads(payload)
             except ValueError:
@@ -299,7 +346,19 @@ class OpenAIModel(ChatModel):
                 raise ModelError(f"{url} reported an error mid-stream: {error_message(payload)}")
             if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
                 raise ModelError(f"{url} sent an event with no choices: {payload[:200]!r}")
+            count += 1
+            reasons = {c.get("finish_reason") for c in data["choices"] if isinstance(c, dict)} - {None}
+            if reasons & {"error", "abort"}:  # LMDeploy's way to end a stream that failed (e.g. too long a prompt)
+                failed = min(reasons & {"error", "abort"})
+                raise ModelError(f"{url} ended the answer with finish_reason {failed!r}; its log says why")
+            finished = finished or bool(reasons)
             yield data
+        if not count:
+            raise ModelError(f"{url} answered an empty stream (HTTP 200, no events); its log says why")
+        if not finished:
+            # llama.cpp's server, for one, just closes the stream when generation fails (a prompt over its context)
+            raise ModelError(f"{url} ended the stream before the answer was finished (no finish_reason, no "
+                             "[DONE]); its log says why")
 
 
 def _first_choice(chunk: dict) -> dict:

@@ -78,6 +78,8 @@ class RemoteAgent:
                 if "puyu_event" in chunk:
                     yield event_from_dict(chunk["puyu_event"])
                     continue
+                if chunk.get("puyu_separator"):  # the blank line between two steps' texts in `content`
+                    continue
                 choices = chunk.get("choices") or [{}]
                 text = (choices[0].get("delta") or {}).get("content")
                 if text:

@@ -82,6 +82,7 @@ class Runtime:
         agent = settings.agent
         key = (None if agent.tools is None else tuple(agent.tools), agent.interpreter, settings.sandbox,
                None if agent.knowledge is None else tuple(agent.knowledge), agent.vlm_path)
+        card = self.model.card  # the model's default tools; taken before the lock, which loading the model takes
         closing = []
         try:
             with self._lock:
@@ -91,7 +92,7 @@ class Runtime:
                     live = None
                 if live is None:
                     closing += self._make_room(conversation_id)
-                    box = build_toolbox(agent, settings.sandbox, self.settings.model, self.workdir(conversation_id),
+                    box = build_toolbox(agent, settings.sandbox, card, self.workdir(conversation_id),
                                         self.settings.knowledge_dir, hidden=self._hidden())
                     if conversation_id in self._told and box.interpreter is not None:
                         box.interpreter.tell(self._told.pop(conversation_id))
@@ -103,11 +104,13 @@ class Runtime:
                 old.close()
         return live.box
 
-    def session(self, conversation_id: str, settings: Settings | None = None) -> ChatSession:
-        """The conversation, ready to answer with `settings` (default: the runtime's own). Raises Busy."""
+    def session(self, conversation_id: str, settings: Settings | None = None,
+                client_tools: list[dict] | None = None) -> ChatSession:
+        """The conversation, ready to answer with `settings` (default: the runtime's own) and, beside its own tools,
+        `client_tools` the caller runs itself (schemas; see Agent). Raises Busy."""
         settings = settings or self.settings
         box = self.toolbox(conversation_id, settings)
-        agent = build_agent(self.model, box, settings.agent, settings.gen)
+        agent = build_agent(self.model, box, settings.agent, settings.gen, client_tools=client_tools)
         return ChatSession(self.store, conversation_id, _InTurn(agent, self, conversation_id))
 
     def forget(self, conversation_id: str) -> None:

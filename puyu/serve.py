@@ -1,55 +1,40 @@
 """`puyu serve`: the agent behind an OpenAI-compatible HTTP API.
 
 POST /v1/chat/completions runs the agent on the request's messages and answers like a chat model would
-(streaming with SSE when asked). Tool steps travel beside the text in each chunk's `puyu_event` field, which
-OpenAI clients ignore and puyu's own clients draw. Every turn is written to SQLite as it streams; a client can
-continue a conversation by sending its `conversation_id` (returned in each response).
+(streaming with SSE when asked); puyu/openai_wire.py is the wire format (what a request may hold, the responses,
+chunks and error objects). Tool steps travel beside the text in each chunk's `puyu_event` field, which OpenAI
+clients ignore and puyu's own clients draw; a client's own `tools` come back as `tool_calls` for it to run. Every
+turn is written to SQLite as it streams; a client can continue a conversation by sending its `conversation_id`
+(returned in each response).
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import shutil
 import sqlite3
 import threading
-import time
 import uuid
-from typing import Any, Iterator, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool
 
+from puyu import openai_wire as wire
 from puyu.agent.store import StoreError
 from puyu.core.config import Settings
-from puyu.core.messages import ErrorEvent, FinalEvent, Message, TokenEvent, event_to_dict
+from puyu.core.messages import Message
 from puyu.http_guard import BodyLimit, bearer_token, key_matches, unstorable_text
 from puyu.models.base import ModelError
 from puyu.runtime import Busy, Runtime
 from puyu.tools.files import UploadError, check_uploads, save_uploads
 
 
-class ChatMessage(BaseModel):
-    role: Literal["system", "user", "assistant", "tool", "environment"]
-    content: str | None = ""
-    name: str | None = None
-
-
-class ChatRequest(BaseModel):
-    model: str = "puyu"
-    messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    max_tokens: int | None = Field(default=None, ge=1, le=32768)
-    conversation_id: str | None = None
-    """puyu extension: continue this stored conversation; `messages` then holds only the new user turn."""
-
-
-def error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status_code=status)
+def error(status: int, message: str, kind: str = "invalid_request_error", param: str | None = None,
+          code: str | None = None) -> JSONResponse:
+    return JSONResponse(wire.error_body(message, kind, param, code), status_code=status)
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -66,32 +51,40 @@ def create_app(runtime: Runtime) -> FastAPI:
             given = bearer_token(request.headers.get("authorization", ""))
             if given is None or not key_matches(given, api_key):
                 return error(401, "missing or wrong API key (send `Authorization: Bearer <key>`)",
-                             "authentication_error")
+                             "authentication_error", code="invalid_api_key")
         return await call_next(request)
 
     @app.exception_handler(sqlite3.DatabaseError)
     async def store_failed(_request, exc: sqlite3.DatabaseError):
         store_damage.append(str(exc))
-        return error(503, f"the conversation store failed ({exc}); the server needs its operator", "server_error")
+        return error(503, f"the conversation store failed ({exc}); the server needs its operator", "server_error",
+                     code="store_failed")
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request, exc: RequestValidationError):
         problems = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'body'}: {e['msg']}" for e in exc.errors())
-        return error(400, f"bad request: {problems}")
+        first = exc.errors()[0]["loc"][1:] if exc.errors() else ()
+        return error(400, f"bad request: {problems}", param=".".join(map(str, first)) or None)
+
+    @app.exception_handler(wire.WireError)
+    async def refused(_request, exc: wire.WireError):
+        return JSONResponse(exc.body(), status_code=exc.status)
 
     @app.get("/health")
     def health():
         try:
             runtime.store.check()
         except StoreError as e:
-            return error(503, str(e), "server_error")
+            return error(503, str(e), "server_error", code="store_failed")
         if store_damage:
-            return error(503, f"the conversation store failed while running: {store_damage[-1]}", "server_error")
+            return error(503, f"the conversation store failed while running: {store_damage[-1]}", "server_error",
+                         code="store_failed")
         return {"ok": True}
 
     @app.get("/v1/models")
     def models():
-        return {"object": "list", "data": [{"id": "puyu", "object": "model", "owned_by": "puyu"}]}
+        return {"object": "list", "data": [{"id": wire.MODEL_ID, "object": "model", "created": 0,
+                                            "owned_by": "puyu", "root": runtime.model.name}]}
 
     @app.get("/v1/conversations")
     def conversations():
@@ -100,64 +93,120 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.get("/v1/conversations/{cid}")
     def conversation(cid: str):
         if runtime.store.get(cid) is None:
-            return error(404, f"no conversation {cid!r}")
+            return error(404, f"no conversation {cid!r}", code="conversation_not_found")
         return {"id": cid, "messages": [m.to_dict() for m in runtime.store.messages(cid)],
                 "events": [{"turn": t, **d} for t, d in runtime.store.events(cid)]}
 
     @app.post("/v1/chat/completions")
-    def chat_completions(req: ChatRequest):
-        problem = unstorable_text(req.model_dump(), "")
+    def chat_completions(req: wire.ChatRequest):
+        refused_ = wire.refusal(req)
+        if refused_:
+            raise refused_
+        problem = unstorable_text(req.model_dump())
         if problem:
-            return error(400, f"bad request: {problem}")
-        question = _question_index(req.messages)
-        if question is None:
-            return error(400, "the last message must be the user's (optionally followed by `user` messages "
-                              "named `file` carrying its uploads)")
+            return error(400, f"bad request: {problem}", param=problem.partition(":")[0])
         try:
             model = runtime.model
         except ModelError as e:
-            return error(503, f"the model could not be loaded: {e}", "server_error")
-        sampling = {"temperature": req.temperature, "top_p": req.top_p, "max_new_tokens": req.max_tokens}
-        settings = runtime.settings.replace(gen={k: v for k, v in sampling.items() if v is not None})
+            return error(503, f"the model could not be loaded: {e}", "server_error", code="model_unavailable")
+        if req.model not in (wire.MODEL_ID, model.name):
+            return error(404, f"no model {req.model!r} here; this server answers as {wire.MODEL_ID!r}",
+                         param="model", code="model_not_found")
+        settings = runtime.settings.replace(gen=req.sampling())
         cid, created = req.conversation_id, req.conversation_id is None
         if not created and runtime.store.get(cid) is None:
-            return error(404, f"no conversation {cid!r}")
-        try:  # every upload is decoded and checked before anything is stored
-            for m in req.messages:
-                if m.role == "user" and m.name == "file":
-                    check_uploads(_decoded_files(m), max_bytes=int(server.max_upload_mb * 2**20))
+            return error(404, f"no conversation {cid!r}", param="conversation_id", code="conversation_not_found")
+        stored = [] if created else runtime.store.messages(cid)
+        open_call = stored[-1].tool_call if stored and stored[-1].role == "assistant" else None
+        try:  # every message and upload is read and checked before anything is written
+            _split_turn(req, open_call, lambda files: _checked(runtime, files))
         except UploadError as e:
-            return error(400, f"upload refused: {e}")
+            return error(400, f"upload refused: {e}", param="messages")
         if created:
             cid = runtime.store.create(settings={"origin": "api"}).id
+        cancel = threading.Event()
         try:
-            session = runtime.session(cid, settings)
-            files = [_received_files(runtime, cid, m) for m in req.messages[question + 1:]]
-            if created:  # earlier turns the client holds become this conversation's memory
-                for m in req.messages[:question]:
-                    is_file = m.role == "user" and m.name == "file"
-                    runtime.store.add_message(cid, _received_files(runtime, cid, m) if is_file else _to_message(m))
-        except (UploadError, Busy) as e:
+            session, events = _start_turn(runtime, req, cid, created, open_call, settings, cancel)
+        except (wire.WireError, UploadError, Busy) as e:
             if created:
-                runtime.forget(cid)
-                runtime.store.delete(cid)
+                _discard(runtime, cid)
             if isinstance(e, Busy):
-                response = error(503, f"busy: {e}", "server_error")
+                response = error(503, f"busy: {e}", "server_error", code="server_busy")
                 response.headers["Retry-After"] = str(e.retry_after_s)
                 return response
-            return error(400, f"upload refused: {e}")
-        cancel = threading.Event()
-        events = session.send(req.messages[question].content or "", files, cancel=cancel)
+            if isinstance(e, UploadError):
+                return error(400, f"upload refused: {e}", param="messages")
+            raise
+        turn = wire.Turn(client_tools={t["name"] for t in session.agent.client_tools})
         rid = f"chatcmpl-{uuid.uuid4().hex[:20]}"
         if req.stream:
-            return StreamingResponse(_sse(iterate_in_threadpool(events), rid, cid, model.name, cancel),
-                                     media_type="text/event-stream")
-        return _complete(events, rid, cid, model.name)
+            include_usage = bool(req.stream_options and req.stream_options.include_usage)
+            return StreamingResponse(_sse(iterate_in_threadpool(events), turn, session, rid, cid, include_usage,
+                                          cancel), media_type="text/event-stream")
+        for event in events:
+            turn.add(event)
+        if turn.error is not None:
+            return JSONResponse(wire.agent_error(turn.error, cid), status_code=500)
+        return JSONResponse(wire.completion(rid, cid, turn, _usage(session)))
 
     return app
 
 
-def _question_index(messages: list[ChatMessage]) -> int | None:
+def _split_turn(req: wire.ChatRequest, open_call, uploads: wire.Uploads) -> tuple[list[Message], list[Message]]:
+    """The request's messages as puyu's, split into the earlier turns the client holds and the new ones: a question
+    with its uploads, or the results of the client's own tool calls (environment messages). `uploads` takes each
+    message's files. Raises WireError for a request that ends with neither, UploadError for a bad upload."""
+    incoming = wire.to_messages(req.messages, uploads, lambda m: uploads(_decoded_files(m)), open_call)
+    results = 0
+    while results < len(incoming) and incoming[-1 - results].role == "environment":
+        results += 1
+    question = None if results else _question_index(incoming)
+    if not results and question is None:
+        raise wire.WireError(400, "the last message must be the user's (optionally followed by `user` messages "
+                                  "named `file` carrying its uploads), or the results of your tool calls",
+                             param="messages")
+    cut = len(incoming) - results if results else question
+    return incoming[:cut], incoming[cut:]
+
+
+def _start_turn(runtime: Runtime, req: wire.ChatRequest, cid: str, created: bool, open_call, settings: Settings,
+                cancel: threading.Event):
+    """The session and the event stream of the request's turn: a new question, or the agent's next step after the
+    results of the client's own tool calls. The conversation's interpreter is taken first (Busy when the pool is
+    full), so that a busy server writes nothing. Raises Busy, WireError, UploadError."""
+    box = runtime.toolbox(cid, settings)
+    server, quota = runtime.settings.server, runtime.settings.sandbox.workdir_mb << 20
+
+    def uploads(files: list[tuple[str, bytes]]) -> Message:
+        return save_uploads(runtime.workdir(cid), files, max_bytes=int(server.max_upload_mb * 2**20),
+                            quota_bytes=quota)
+
+    earlier, new = _split_turn(req, open_call, uploads)
+    if created:  # earlier turns the client holds become this conversation's memory
+        for m in earlier:
+            runtime.store.add_message(cid, m)
+    taken = {"python", *(s["name"] for s in box.schemas())}
+    session = runtime.session(cid, settings, client_tools=wire.client_tools(req, taken))
+    if new[0].role == "environment":
+        return session, session.resume(new, cancel=cancel)
+    return session, session.send(new[0].content, new[1:], cancel=cancel)
+
+
+def _checked(runtime: Runtime, files: list[tuple[str, bytes]]) -> Message:
+    """Stands in for saving a message's files while the request is checked: the files are checked, not written."""
+    check_uploads(files, max_bytes=int(runtime.settings.server.max_upload_mb * 2**20))
+    return Message("user", "", name="file")
+
+
+def _discard(runtime: Runtime, cid: str) -> None:
+    """A conversation made for a request that was then refused: nothing of it is kept. Its interpreter never ran
+    code, so its work dir holds only what the server wrote."""
+    runtime.forget(cid)
+    runtime.store.delete(cid)
+    shutil.rmtree(runtime.settings.conversation_dir(cid), ignore_errors=True)
+
+
+def _question_index(messages: list[Message]) -> int | None:
     """Where the user's question is: the last message, or the one before its trailing `user name=file`
     uploads. None when the request does not end with a question."""
     i = len(messages) - 1
@@ -166,22 +215,14 @@ def _question_index(messages: list[ChatMessage]) -> int | None:
     return i if i >= 0 and messages[i].role == "user" else None
 
 
-def _decoded_files(m: ChatMessage) -> list[tuple[str, bytes]]:
+def _decoded_files(m: wire.WireMessage) -> list[tuple[str, bytes]]:
     """A `user name=file` message carries its files inline as `[{"name", "data_base64"}]` (the client's paths
     mean nothing here)."""
     try:
-        items = json.loads(m.content or "")
+        items = json.loads(m.content if isinstance(m.content, str) else "")
         return [(str(f["name"]), base64.b64decode(f["data_base64"], validate=True)) for f in items]
     except (ValueError, TypeError, KeyError, binascii.Error):
         raise UploadError('a `file` message must hold a JSON list of {"name", "data_base64"}') from None
-
-
-def _received_files(runtime: Runtime, cid: str, m: ChatMessage) -> Message:
-    """The files of a `user name=file` message, checked and saved into the conversation's work dir like the UI's
-    uploads."""
-    limits = runtime.settings
-    return save_uploads(runtime.workdir(cid), _decoded_files(m), max_bytes=int(limits.server.max_upload_mb * 2**20),
-                        quota_bytes=limits.sandbox.workdir_mb << 20)
 
 
 def _threads_for(runtime: Runtime) -> None:
@@ -193,57 +234,27 @@ def _threads_for(runtime: Runtime) -> None:
     limiter.total_tokens = max(limiter.total_tokens, 2 * runtime.settings.server.pool_size + 16)
 
 
-def _to_message(m: ChatMessage) -> Message:
-    role = "environment" if m.role == "tool" else m.role
-    name = m.name if role in ("environment", "system") and m.name in ("interpreter", "plugin") else None
-    return Message(role, m.content or "", name=name)
+def _usage(session) -> dict | None:
+    used = session.agent.usage
+    return wire.usage(used.prompt_tokens, used.completion_tokens)
 
 
-def _chunk(rid: str, cid: str, model: str, delta: dict, finish: str | None = None, event: Any = None) -> str:
-    body = {"id": rid, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
-            "conversation_id": cid, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-    if event is not None:
-        body["puyu_event"] = event
-    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
-
-
-async def _sse(events, rid: str, cid: str, model: str, cancel: threading.Event):
-    yield _chunk(rid, cid, model, {"role": "assistant", "content": ""})
-    streamed, finish = "", "stop"
+async def _sse(events, turn: wire.Turn, session, rid: str, cid: str, include_usage: bool,
+               cancel: threading.Event):
+    yield wire.chunk(rid, cid, {"role": "assistant", "content": ""})
     try:
         async for event in events:
-            if isinstance(event, TokenEvent):
-                streamed += event.text
-                yield _chunk(rid, cid, model, {"content": event.text})
-            elif isinstance(event, FinalEvent):
-                # The final answer differs from the streamed text when the model's reply held a tool call.
-                rest = event.text[len(streamed):] if event.text.startswith(streamed) else "\n" + event.text
-                yield _chunk(rid, cid, model, {"content": rest} if rest else {}, event=event_to_dict(event))
-            else:
-                if isinstance(event, ErrorEvent) and not event.recoverable:
-                    finish = "error"
-                yield _chunk(rid, cid, model, {}, event=event_to_dict(event))
-                streamed = ""
-        yield _chunk(rid, cid, model, {}, finish)
-        yield "data: [DONE]\n\n"
+            for delta, data, separator in turn.add(event):
+                yield wire.chunk(rid, cid, delta, event=data, separator=separator)
+            if turn.error is not None:  # an error event the openai library raises as APIError
+                yield wire.sse(wire.agent_error(turn.error, cid))
+                return
+        yield wire.chunk(rid, cid, {}, turn.finish_reason)
+        if include_usage:  # usage null where the backend cannot count tokens
+            yield wire.chunk(rid, cid, None, usage_=_usage(session), with_usage=True)
+        yield wire.sse("[DONE]")
     finally:
         cancel.set()  # the client went away: stop the agent instead of generating into the void
-
-
-def _complete(events: Iterator, rid: str, cid: str, model: str) -> JSONResponse:
-    trace, answer, finish = [], "", "stop"
-    for event in events:
-        if not isinstance(event, TokenEvent):
-            trace.append(event_to_dict(event))
-        if isinstance(event, FinalEvent):
-            answer = event.text
-        elif isinstance(event, ErrorEvent) and not event.recoverable:
-            answer, finish = answer or event.message, "error"
-    return JSONResponse({
-        "id": rid, "object": "chat.completion", "created": int(time.time()), "model": model,
-        "conversation_id": cid, "puyu_events": trace,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish}],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}})
 
 
 def serve(settings: Settings) -> int:
@@ -255,7 +266,7 @@ def serve(settings: Settings) -> int:
         print(f"puyu serve: {e}")
         return 2
     try:
-        runtime.model  # fail at start, not at the first request
+        runtime.model  # noqa: B018 -- loaded to fail at start, not at the first request
     except ModelError as e:
         print(f"puyu serve: {e}")
         return 2

@@ -23,7 +23,7 @@ class Server(ThreadingHTTPServer):
 
     def __init__(self):
         super().__init__(("127.0.0.1", 0), Handler)
-        self.in_flight = self.most = self.requests = 0
+        self.in_flight = self.most = self.requests = self.probes = 0
         self.keys = set()
         self.lock = threading.Lock()
 
@@ -47,6 +47,12 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         srv = self.server
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if body.get("max_tokens") == 1:  # the backend asking once what the server accepts (server_traits)
+            with srv.lock:
+                srv.probes += 1
+            self._send(json.dumps({"choices": [{"index": 0, "text": "H", "finish_reason": "length"}]}).encode(),
+                       "application/json")
+            return
         with srv.lock:
             srv.in_flight += 1
             srv.requests += 1
@@ -80,5 +86,6 @@ def test_endpoint_eval_runs_requests_concurrently(server, tmp_path):
     assert results["benchmarks"]["teval-review"]["n"] == 6 and results["benchmarks"]["teval-review"]["parse_rate"] == 100
     assert results["benchmarks"]["gsm8k-cot"]["n"] == 6
     assert server.requests == 12 and 2 <= server.most <= 3
+    assert server.probes == 1  # asked once per server, not once per thread or benchmark
     assert server.keys == {"Bearer secret"}
     assert "secret" not in (tmp_path / "run" / "results.json").read_text()

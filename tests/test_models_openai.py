@@ -30,6 +30,8 @@ class FakeServer:
     def __init__(self):
         self.mode = "ok"
         self.failures = 0          # for fail_then_ok / 429: how many bad answers before good ones
+        self.server_kind = "lmdeploy"  # what the unstreamed one-token probes find: see probe_answer
+        self.probes: list[dict] = []
         self.requests: list[dict] = []
         self.headers: list[dict] = []
         self.lock = threading.Lock()
@@ -75,6 +77,9 @@ def make_handler(state: FakeServer):
 
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if body.get("stream") is False:  # the backend's one-token probes (models/server_traits.py)
+                state.probes.append({"path": self.path, **body})
+                return self._json(*probe_answer(state.server_kind, self.path, body))
             with state.lock:
                 state.requests.append({"path": self.path, **body})
                 state.headers.append(dict(self.headers))
@@ -100,6 +105,10 @@ def make_handler(state: FakeServer):
             self._sse_start()
             if mode == "garbage":
                 self._event("this is not json")
+            elif mode == "empty":
+                pass
+            elif mode == "no_finish":  # a server that failed mid-answer and just closed the stream (llama.cpp)
+                self._event({"choices": [{"index": 0, "text": "The result is"}]})
             elif mode == "error_chunk":
                 self._event({"error": {"message": "CUDA out of memory"}})
             elif mode == "break_after_tokens":
@@ -125,6 +134,21 @@ def make_handler(state: FakeServer):
             self._chunk("")  # end of chunked body
 
     return Handler
+
+
+def probe_answer(kind: str, path: str, body: dict) -> tuple[int, dict]:
+    """A one-token completion as each kind of server answers it: lmdeploy (takes the fields, keeps special
+    tokens), strict (refuses unknown fields and ignores logit_bias on completions, like transformers serve),
+    stripping (takes and ignores the fields, drops special tokens, like llama.cpp) and chat_only (no
+    /v1/completions)."""
+    if path != "/v1/completions" or kind == "chat_only":
+        return 404, {"detail": "Not Found"}
+    if kind == "strict" and "skip_special_tokens" in body:
+        return 422, {"detail": "Unexpected fields in the request: {'skip_special_tokens', "
+                               "'spaces_between_special_tokens'}"}
+    forced = "<|action_start|>" if body.get("logit_bias") and kind != "strict" else "x"
+    text = "" if kind == "stripping" and forced.startswith("<|") else forced
+    return 200, {"object": "text_completion", "choices": [{"index": 0, "text": text, "finish_reason": "length"}]}
 
 
 @pytest.fixture
@@ -198,13 +222,6 @@ def test_chat_yields_text_then_complete_tool_calls(server):
         ChatToolCall("x", "f", "[1]").parsed_arguments()
 
 
-def test_chat_api_mode_sends_prompt_as_user_message(server):
-    m = client(server, chat_api=True)
-    assert "".join(m.stream("hello", GEN)) == "I will search."
-    req = server.requests[-1]
-    assert req["path"] == "/v1/chat/completions" and req["messages"] == [{"role": "user", "content": "hello"}]
-
-
 def test_retries_5xx_then_succeeds(server):
     server.mode, server.failures = "fail_then_ok", 2
     assert "".join(client(server, max_retries=3).stream("p", GEN)) == "".join(COMPLETION)
@@ -235,6 +252,8 @@ def test_error_json_is_reported_and_not_retried(server):
     ("garbage", "not JSON: 'this is not json'"),
     ("error_chunk", "error mid-stream: CUDA out of memory"),
     ("html", "did not answer an event stream"),
+    ("empty", "empty stream"),
+    ("no_finish", "ended the stream before the answer was finished"),
 ])
 def test_bad_answers_are_clear_errors(server, mode, message):
     server.mode = mode

@@ -4,6 +4,7 @@ from types import SimpleNamespace
 from lagent.actions import BaseAction, tool_api
 from puyu.agent.agent import Agent
 from puyu.core.config import AgentConfig
+from puyu.models.base import ChatModel
 from puyu.models.openai_api import OpenAIModel
 from puyu.tools.base import Toolbox
 
@@ -26,13 +27,19 @@ class search(BaseAction):  # noqa: N801  (the tool's name as the fake server cal
         return {"results": [f"sunny, for {query}"]}
 
 
-class ChatDouble:
+class ChatDouble(ChatModel):
     """A backend double with chat(): yields scripted items (str, or a call namespace) per request."""
 
     name = "chat-double"
 
     def __init__(self, turns):
         self.turns, self.requests = list(turns), []
+
+    def endpoint_for(self, protocol):
+        return "chat"
+
+    def stream(self, prompt, gen):
+        raise AssertionError("the chat protocol sends no raw prompt")
 
     def chat(self, messages, tools, gen):
         self.requests.append((messages, tools))

@@ -29,7 +29,7 @@ def test_openai_client_streams_an_agent_turn(server):
 def test_non_streaming_answer_and_conversation_continues(server):
     client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused")
     first = client.chat.completions.create(model="puyu", messages=[{"role": "user", "content": "6*7?"}])
-    assert first.choices[0].message.content == "The answer is 42."
+    assert first.choices[0].message.content == "Let me compute that.\n\nThe answer is 42."
     cid = first.model_extra["conversation_id"]
     client.chat.completions.create(model="puyu", messages=[{"role": "user", "content": "again"}],
                                    extra_body={"conversation_id": cid})
@@ -43,6 +43,10 @@ def test_non_streaming_answer_and_conversation_continues(server):
     ({"messages": [{"role": "user", "content": "x"}], "temperature": 7}, 400, "temperature"),
     ({"messages": [{"role": "wizard", "content": "x"}]}, 400, "role"),
     ({"messages": [{"role": "assistant", "content": "x"}]}, 400, "last message"),
+    ({"messages": [{"role": "user", "content": "x"}], "n": 2}, 400, "one choice per request"),
+    ({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_object"}}, 400, "JSON"),
+    ({"messages": [{"role": "user", "content": "x"}], "best_of": 3}, 400, "best_of"),
+    ({"messages": [{"role": "tool", "content": "x"}]}, 400, "must follow the assistant message"),
     ({"messages": [{"role": "user", "content": "x"}], "conversation_id": "nope"}, 404, "no conversation"),
 ])
 def test_bad_requests_get_4xx_with_a_message(server, body, status, words):

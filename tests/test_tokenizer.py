@@ -135,3 +135,124 @@ def test_cli_rejects_an_unknown_prompt_style(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--data", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "t"), "--prompt-style", "huge"])
     assert "--prompt-style: unknown prompt style 'huge'" in capsys.readouterr().err
+
+
+# ---- the template on OpenAI-format conversations, as servers hand it over --------------------------------------
+
+def registry_schemas(*names):
+    """Real tool schemas (lagent's, with every key a tool has), as the agent hands them to the protocol."""
+    import tempfile
+    from pathlib import Path
+
+    from puyu.tools.base import Toolbox
+    from puyu.tools.registry import default_tools
+
+    work = Path(tempfile.mkdtemp())
+    return Toolbox(default_tools(work, work / "kb", set(names))).schemas()
+
+
+CODE = 'x = 80 * 15 / 100\nprint(f"{x} \\\\ 中文")  # a "quote"\tand a tab'
+OPENAI_CASES = [
+    ([Message("user", "What is 15% of 80?"),
+      Message("assistant", "Let me compute.", tool_call=ToolCall("python", {"code": CODE})),
+      Message("environment", "12.0 \\ 中文", name="interpreter"), Message("assistant", "It is 12.")], (), True),
+    ([Message("user", "计算 3*4"),
+      Message("assistant", "", tool_call=ToolCall("calculator", {"expression": "3*4 乘"})),
+      Message("environment", '{"result": "12"}', name="plugin"), Message("assistant", "等于 12。"),
+      Message("user", "and x^2 = 4?"),
+      Message("assistant", "", tool_call=ToolCall("solve", {"operation": "solve", "expression": "x^2 = 4"})),
+      Message("environment", "[-2, 2]", name="plugin")], ("calculator", "solve"), True),
+    ([Message("user", "hi"), Message("assistant", "Hello!"), Message("user", "who are you?")], ("calculator",), False),
+]
+
+
+@pytest.mark.parametrize("arguments", ["json", "dict"])
+@pytest.mark.parametrize("style", ["internlm2", "compact"])
+@pytest.mark.parametrize("case", range(len(OPENAI_CASES)))
+def test_chat_template_renders_openai_conversations_as_the_protocol(tok, case, style, arguments):
+    """What a server renders from an OpenAI request (function tools, `tool_calls`, `tool` messages) is the prompt
+    puyu renders in process: with the arguments as the JSON text OpenAI clients send (llama.cpp hands them to the
+    template so), or parsed into a dict (transformers serve and vLLM do that first)."""
+    from puyu.core.protocols import OpenAIToolsProtocol
+
+    messages, names, interpreter = OPENAI_CASES[case]
+    schemas = registry_schemas(*names) if names else []
+    want = tok.bos_token + InternLM2Protocol(style=style).render(messages, schemas, interpreter)
+    for protocol in (OpenAIToolsProtocol(), InternLM2Protocol(style=style)):
+        chat, tools = protocol.chat_request(messages, schemas, interpreter)
+        if arguments == "dict":
+            for m in chat:
+                for c in m.get("tool_calls") or []:
+                    c["function"]["arguments"] = json.loads(c["function"]["arguments"])
+        got = tok.apply_chat_template(chat, tools=tools, tokenize=False, add_generation_prompt=True,
+                                      chat_template=chat_template(style))
+        assert got == want, type(protocol).__name__
+
+
+def test_llama_cpp_renders_the_bundled_template_as_the_protocol():
+    """llama-cpp-python's server renders a GGUF's chat template with its own Jinja environment."""
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (scripts/setup.sh installs it)")
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    from puyu.core.protocols import OpenAIToolsProtocol
+    from puyu.models import BUNDLED_MODEL
+
+    template = (BUNDLED_MODEL / "chat_template.jinja").read_text("utf-8")
+    formatter = Jinja2ChatFormatter(template, eos_token="</s>", bos_token="<s>")
+    for messages, names, interpreter in OPENAI_CASES:
+        schemas = registry_schemas(*names) if names else []
+        chat, tools = OpenAIToolsProtocol().chat_request(messages, schemas, interpreter)
+        got = formatter(messages=chat, tools=tools).prompt
+        assert got == "<s>" + InternLM2Protocol(style="compact").render(messages, schemas, interpreter)
+
+
+# ---- the bundled model: tool-call tokens that survive servers, nothing else changed ------------------------------
+
+def test_bundled_tokenizer_keeps_tool_call_tokens_when_special_ones_are_skipped():
+    from transformers import AutoTokenizer
+
+    from puyu.models import BUNDLED_MODEL
+    from puyu.training.tokenizer import ALL_SPECIAL
+
+    tok = AutoTokenizer.from_pretrained(BUNDLED_MODEL)
+    assert [tok.convert_tokens_to_ids(t) for t in ALL_SPECIAL] == list(range(len(ALL_SPECIAL)))
+    call = "ok<|action_start|><|plugin|>\n{\"name\": \"ocr\"}<|action_end|>\n<|im_end|>"
+    assert tok.decode(tok(call)["input_ids"], skip_special_tokens=True) == call.removesuffix("<|im_end|>")
+    assert (BUNDLED_MODEL / "chat_template.jinja").read_text("utf-8") == chat_template("compact")
+
+
+@pytest.mark.slow
+def test_bundled_model_answers_as_before_its_tokens_became_plain(tmp_path, monkeypatch):
+    """The shipped tokenizer differs from the one the model was trained with only in the `special` flag of the
+    tool-call tokens: the same ids for every text, and the same greedy answers and calls in process."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    from puyu.core.protocols.internlm2 import ACTION_TOKENS, SPECIAL_TOKENS
+    from puyu.models import BUNDLED_MODEL
+    from tests.test_server_matrix import matrix
+
+    before = tmp_path / "puyu-tiny"
+    shutil.copytree(BUNDLED_MODEL, before)
+    data = json.loads((before / "tokenizer.json").read_text("utf-8"))
+    flipped = [t for t in data["added_tokens"] if t["content"] in ACTION_TOKENS and not t["special"]]
+    assert len(flipped) == len(ACTION_TOKENS)
+    for token in flipped:
+        token["special"] = True
+    (before / "tokenizer.json").write_text(json.dumps(data), "utf-8")
+    config = json.loads((before / "tokenizer_config.json").read_text("utf-8"))
+    config["extra_special_tokens"] = list(SPECIAL_TOKENS)
+    (before / "tokenizer_config.json").write_text(json.dumps(config), "utf-8")
+
+    old, new = AutoTokenizer.from_pretrained(before), AutoTokenizer.from_pretrained(BUNDLED_MODEL)
+    texts = [InternLM2Protocol(style="compact").render(m, [], i) + "ok<|action_start|><|plugin|>\n{}<|action_end|>"
+             for m, _, i, _ in CONVERSATIONS] + ["你好 12345 🙂", "<|im_end|><|action_end|><|interpreter|>x"]
+    for text in texts:
+        assert old(text)["input_ids"] == new(text)["input_ids"]
+        assert old.decode(old(text)["input_ids"]) == new.decode(new(text)["input_ids"])
+    monkeypatch.setenv("PUYU_CONFIG", str(tmp_path / "none.yaml"))
+    for question, args in matrix.QUESTIONS.values():
+        now = matrix.ask(question, ["--model", str(BUNDLED_MODEL), *args], tmp_path / "data")
+        then = matrix.ask(question, ["--model", str(before), *args], tmp_path / "data")
+        assert now["ok"] and (now["answer"], now["calls"]) == (then["answer"], then["calls"]), question

@@ -218,10 +218,13 @@ def test_stats_list_the_held_out_words_training_never_shows(built):
 def test_every_held_out_slot_trains_on_many_phrasings():
     # With a handful of training frames per question a small model memorises templates (v2: 95 % right on
     # trained phrasings, 50 % on new ones); each slot that has unseen phrasings offers at least eight to learn from.
-    import puyu.training.data.families.plugins  # noqa: F401  (its slots register on import)
+    import puyu.training.data.families.knowledge  # noqa: F401  (slots register on import: all of them, whatever
+    import puyu.training.data.families.plugins  # noqa: F401  the tests before this one imported)
 
     thin = {s.id: len({p.text for p in s.train}) for s in ALL_PARTS.values() if s.heldout}
-    assert {k: n for k, n in thin.items() if n < 8} == {}
+    # The knowledge-base questions are the exception: each asks for one fact of a generated document, two trained
+    # wordings and one held out, and what is learnt there is to search and quote, not the wording.
+    assert {k: n for k, n in thin.items() if n < 8 and not k.startswith("kb.")} == {}
     assert len(thin) >= 130
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import puyu.runtime  # noqa: F401  (loaded up front, as the app does in the background)
+import puyu.runtime
 import puyu.tools.registry  # noqa: F401
 from puyu.agent.store import Store
 from puyu.core.messages import ToolCall
@@ -216,6 +216,9 @@ def test_an_unreachable_server_is_explained(data_dir):
     at = app()
     setting(at, "selectbox", "set_source").set_value("server").run()
     setting(at, "text_input", "set_base_url").input("http://127.0.0.1:9").run()  # nothing listens on port 9
+    assert at.session_state.settings.model.endpoint == "auto"
+    setting(at, "selectbox", "set_endpoint").set_value("chat").run()  # Settings > Model > Endpoint
+    assert at.session_state.settings.model.endpoint == "chat"
     ask(at, "Hello?")
     assert any("cannot reach http://127.0.0.1:9" in e.value for e in at.error), [e.value for e in at.error]
 

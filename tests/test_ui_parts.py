@@ -236,7 +236,9 @@ def test_a_model_puyu_trained_sees_the_few_tools_wherever_it_is_exported(tmp_pat
     from puyu.agent.factory import default_plugins as plugins
 
     def default_plugins(settings):
-        return plugins(settings.model, settings.knowledge_dir)
+        from puyu.models import model_card
+
+        return plugins(model_card(settings.model), settings.knowledge_dir)
 
     folder = tmp_path / "puyu-tiny-v14"
     folder.mkdir()
@@ -250,5 +252,7 @@ def test_a_model_puyu_trained_sees_the_few_tools_wherever_it_is_exported(tmp_pat
     large = tmp_path / "internlm2-chat-7b"
     large.mkdir()
     assert default_plugins(Settings().replace(model=str(large), data_dir=str(tmp_path))) is None
+    served = exported.replace(base_url="http://127.0.0.1:9")  # the same folder, served: the same few tools
+    assert served.model.backend == "openai" and default_plugins(served) == BUNDLED_TOOLS | {"knowledge_search"}
     (folder / "puyu.json").write_text('{"prompt_style": "huge"}')
-    assert default_plugins(exported) is None
+    assert ui_settings.default_tool_choice(exported) == list(ui_settings.tool_names())

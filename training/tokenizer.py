@@ -2,7 +2,8 @@
 
     python -m puyu.training.tokenizer --data data/agent/train.jsonl --out data/tokenizer --vocab-size 6000
 
-InternLM2's chat tokens (<|im_start|> ...) are single special tokens, digits are split one per token (a tiny
+InternLM2's chat tokens (<|im_start|> ...) are single tokens (those a tool call is written with are not *special*,
+so that servers which drop special tokens still return them), digits are split one per token (a tiny
 model does arithmetic on digit sequences far better than on arbitrary merges), and any byte can be encoded, so
 Chinese needs no separate vocabulary. The result is a PreTrainedTokenizerFast folder with a Jinja
 `chat_template` that renders exactly what InternLM2Protocol renders (tests/test_tokenizer.py checks it).
@@ -14,16 +15,19 @@ import statistics
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from puyu.core.card import check_style, write_style
 from puyu.core.dataclass_cli import parse
 from puyu.core.protocols.base import load_prompts
-from puyu.core.protocols.internlm2 import API_PREFIX, INTERPRETER_TOKEN, PLUGIN_TOKEN, PROMPT_FILES, SPECIAL_TOKENS
+from puyu.core.protocols.internlm2 import ACTION_TOKENS, API_PREFIX, IM_END, IM_START, PROMPT_FILES, SPECIAL_TOKENS
 
 BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
 # Ids 0..9 in this order: tokens that must never be split or merged.
 ALL_SPECIAL = [UNK, BOS, EOS, PAD, *SPECIAL_TOKENS]
+CHAT_SPECIAL = [IM_START, IM_END]
+"""The chat tokens that stay special; the others (ACTION_TOKENS) are plain added tokens, see plain_action_tokens."""
 
 
 @dataclass
@@ -53,76 +57,37 @@ class TokenizerConfig:
 
 # ---- the chat template ----------------------------------------------------------------------------------
 
+TEMPLATE_FILE = "internlm2_chat.jinja"
+"""training/templates/: InternLM2's format in Jinja, with @...@ holes for one prompt style's system prompts."""
+
+
 def chat_template(style: str = "internlm2") -> str:
     """InternLM2's format in Jinja, with the agent's system prompts (both languages, of a prompt style) written in.
 
-    Variables: messages (role, content, name?, tool_call? {name, arguments} or tool_calls[0].function),
-    tools (lagent schemas, as the protocol takes them), interpreter (bool, default false),
-    language ("en" | "zh", default "en"), add_generation_prompt."""
-    prompts = json.dumps(load_prompts(PROMPT_FILES[style]), ensure_ascii=True)
-    names = json.dumps({"interpreter": INTERPRETER_TOKEN, "plugin": PLUGIN_TOKEN})
+    It renders puyu's conversations (lagent tool schemas, `tool_call`, environment turns) and OpenAI ones (function
+    tools, `tool_calls` with dict or JSON-string arguments, `tool` messages) as InternLM2Protocol does, so that a
+    server rendering it (transformers serve, llama.cpp, vLLM) prompts the model as puyu does in process.
+    Variables: see the template's header."""
+    from lagent.actions.parser import JsonParser  # the parameter note lagent adds to every tool schema
+
     head, tail = API_PREFIX.split("{tool_name}")
     mid, end = tail.split("{description}")
     assert end == "", "API_PREFIX must end with {description}"
-    return (
-        "{%- set P = " + prompts + "[language if language is defined and language else 'en'] -%}"
-        "{%- set NAMES = " + names + " -%}"
-        "{{- bos_token -}}"
-        "{%- if P.meta -%}{{- '<|im_start|>system\\n' + P.meta + '<|im_end|>\\n' -}}{%- endif -%}"
-        "{%- if interpreter is defined and interpreter and P.interpreter -%}"
-        "{{- '<|im_start|>system name=<|interpreter|>\\n' + P.interpreter + '<|im_end|>\\n' -}}{%- endif -%}"
-        "{%- if tools and P.plugin -%}"
-        + (_compact_tools() if style == "compact" else _lagent_tools(head, mid)) +
-        "{%- endif -%}"
-        "{%- for m in messages -%}"
-        "{%- set content = m.content if m.content is defined and m.content is not none else '' -%}"
-        "{%- if m.role == 'assistant' -%}"
-        "{%- set call = m.tool_call if m.tool_call is defined and m.tool_call else "
-        "(m.tool_calls[0].function if m.tool_calls is defined and m.tool_calls else none) -%}"
-        "{{- '<|im_start|>assistant\\n' -}}"
-        "{%- if call -%}"
-        "{%- generation -%}{{- content + '<|action_start|>' -}}"
-        "{%- if call.name == 'python' -%}"
-        "{{- '<|interpreter|>\\n```python\\n' + call.arguments.code | trim + '\\n```' -}}"
-        "{%- else -%}"
-        "{{- '<|plugin|>\\n' + {'name': call.name, 'parameters': call.arguments} | tojson(ensure_ascii=true) -}}"
-        "{%- endif -%}"
-        "{{- '<|action_end|>' -}}{%- endgeneration -%}"
-        "{{- '\\n<|im_end|>\\n' -}}"
-        "{%- else -%}"
-        "{%- generation -%}{{- content + '<|im_end|>' -}}{%- endgeneration -%}{{- '\\n' -}}"
-        "{%- endif -%}"
-        "{%- else -%}"
-        "{%- set name = m.name if m.name is defined and m.name else '' -%}"
-        "{{- '<|im_start|>' + m.role + (' name=' + NAMES.get(name, name) if name else '') + '\\n' + content"
-        " + '<|im_end|>\\n' -}}"
-        "{%- endif -%}"
-        "{%- endfor -%}"
-        "{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}"
-    )
-
-
-def _lagent_tools(head: str, mid: str) -> str:
-    """The plugin turn as internlm2.plugin_list writes it: lagent's JSON list, required parameters only."""
-    return ("{%- set ns = namespace(shown=[]) -%}"
-            "{%- for t in tools -%}"
-            "{%- set ns.shown = ns.shown + [dict(t, description=" + json.dumps(head) + " + t.name.split('.')[0] + "
-            + json.dumps(mid) + " + t.description, parameters=t.parameters | selectattr('name', 'in', t.required)"
-            " | list)] -%}"
-            "{%- endfor -%}"
-            "{{- '<|im_start|>system name=<|plugin|>\\n' + P.plugin | replace('{tools}', ns.shown | tojson(indent=4))"
-            " + '<|im_end|>\\n' -}}")
-
-
-def _compact_tools() -> str:
-    """The plugin turn of the compact style: `name(required, ...): first sentence` per line."""
-    return ("{%- set ns = namespace(lines=[]) -%}"
-            "{%- for t in tools -%}"
-            "{%- set ns.lines = ns.lines + [t.name + '(' + t.required | join(', ') + '): '"
-            " + t.description.split('. ')[0]] -%}"
-            "{%- endfor -%}"
-            "{{- '<|im_start|>system name=<|plugin|>\\n' + P.plugin | replace('{tools}', ns.lines | join('\\n'))"
-            " + '<|im_end|>\\n' -}}")
+    if style == "compact":  # `name(required, ...): first sentence` per line
+        line = ("[t.name + '(' + t.required | join(', ') + '): ' + t.description.split('. ')[0]]")
+        listing = "listing.items | join('\\n')"
+    else:  # lagent's JSON list, required parameters only
+        line = (f"[dict(t, description={json.dumps(head)} + t.name.split('.')[0] + {json.dumps(mid)} + t.description,"
+                " parameters=t.parameters | selectattr('name', 'in', t.required) | list)]")
+        listing = "listing.items | tojson(indent=4)"
+    holes = {"@PROMPTS@": json.dumps(load_prompts(PROMPT_FILES[style]), ensure_ascii=True),
+             "@PARAMETER_DESCRIPTION@": json.dumps(JsonParser.PARAMETER_DESCRIPTION),
+             "@TOOL_LINE@": "    {%- set listing.items = listing.items + " + line + " -%}",
+             "@TOOL_LIST@": listing}
+    text = resources.files("puyu.training").joinpath("templates", TEMPLATE_FILE).read_text("utf-8")
+    for hole, value in holes.items():
+        text = text.replace(hole, value)
+    return text
 
 
 # ---- training -------------------------------------------------------------------------------------------
@@ -150,14 +115,27 @@ def train(texts: Iterable[str], vocab_size: int = 6000, min_frequency: int = 2, 
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=ALL_SPECIAL,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=progress)
     tok.train_from_iterator(texts, trainer)
+    tok = plain_action_tokens(tok)
     # Every sequence starts with <s>, as in InternLM2; training and inference both get it from here.
     tok.post_processor = processors.TemplateProcessing(single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B",
                                                        special_tokens=[(BOS, tok.token_to_id(BOS))])
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD,
-                                   unk_token=UNK, additional_special_tokens=list(SPECIAL_TOKENS),
+                                   unk_token=UNK, additional_special_tokens=CHAT_SPECIAL,
                                    clean_up_tokenization_spaces=False, model_max_length=1024)
     fast.chat_template = chat_template(style)
     return fast
+
+
+def plain_action_tokens(tok):
+    """The same tokenizer (same ids, same splits), with the tool-call tokens (ACTION_TOKENS) as added tokens that
+    are not special: a server that skips special tokens when it decodes still returns them, as the calls need."""
+    from tokenizers import Tokenizer
+
+    data = json.loads(tok.to_str())
+    for token in data["added_tokens"]:
+        if token["content"] in ACTION_TOKENS:
+            token["special"] = False
+    return Tokenizer.from_str(json.dumps(data))
 
 
 def save(tokenizer, out: Path) -> None:
@@ -170,7 +148,7 @@ def save(tokenizer, out: Path) -> None:
     config = json.loads(path.read_text("utf-8"))
     config["tokenizer_class"] = "PreTrainedTokenizerFast"
     config["chat_template"] = tokenizer.chat_template
-    config["additional_special_tokens"] = list(SPECIAL_TOKENS)
+    config["additional_special_tokens"] = CHAT_SPECIAL
     path.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", "utf-8")
 
 

@@ -34,6 +34,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "server_url_help": "For example an LMDeploy api_server: http://127.0.0.1:23333",
         "server_model": "Model name",
         "server_model_help": "Leave empty to use the first model the server lists.",
+        "server_endpoint": "Endpoint",
+        "server_endpoint_help": "auto: puyu's own prompt on /v1/completions where the server returns the tool-call "
+                                "tokens, else /v1/chat/completions. chat: the server's chat template and tool parser.",
         "api_key": "API key",
         "api_key_help": "Only if the server asks for one. It is kept for this browser session only.",
         "check_model": "Check model",
@@ -140,6 +143,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "server_url_help": "例如 LMDeploy 的 api_server：http://127.0.0.1:23333",
         "server_model": "模型名称",
         "server_model_help": "留空则使用服务列出的第一个模型。",
+        "server_endpoint": "接口",
+        "server_endpoint_help": "auto：服务能原样返回工具调用标记时，用 /v1/completions 发送 puyu 自己的提示词，"
+                                "否则用 /v1/chat/completions。chat：使用服务的对话模板和工具解析器。",
         "api_key": "API 密钥",
         "api_key_help": "仅在服务需要时填写，只保存在本次浏览器会话中。",
         "check_model": "检查模型",

@@ -7,6 +7,7 @@ import os
 import sys
 
 from puyu.agent.store import Conversation
+from puyu.core.card import ModelCard
 from puyu.core.config import SHORT_NAMES, Settings, as_dict, knobs, leaf_paths
 from puyu.models.base import ModelError
 
@@ -69,8 +70,13 @@ def default_tool_choice(settings: Settings) -> list[str]:
     """The plugins a conversation gets when it chose none itself, as the agent factory decides (all of them, but
     only a few for puyu's own small models)."""
     from puyu.agent.factory import default_plugins
+    from puyu.models import model_card
 
-    chosen = default_plugins(settings.model, settings.knowledge_dir)
+    try:
+        card = model_card(settings.model)
+    except (ModelError, ValueError):  # a malformed puyu.json: listing tools must not fail (loading says why)
+        card = ModelCard()
+    chosen = default_plugins(card, settings.knowledge_dir)
     return list(tool_names()) if chosen is None else sorted(chosen)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from puyu.core.config import Settings, knobs
+from puyu.core.config import ENDPOINTS, Settings, knobs
 from puyu.ui import backend, history, knowledge
 from puyu.ui import settings as ui_settings
 from puyu.ui.i18n import LANGUAGES, TEXTS, t
@@ -25,7 +25,8 @@ KNOBS = knobs(Settings)
 """Numeric settings drawn as sliders or number boxes: {dotted path: (low, high, step)}, from the config tree."""
 OTHER_KEYS = {"set_system_prompt": "agent.system_prompt", "set_interpreter": "agent.interpreter",
               "set_tools": "agent.tools", "set_knowledge": "agent.knowledge"}
-MODEL_KEYS = ("set_source", "set_model_path", "set_base_url", "set_server_model", "set_api_key", "set_agent_url")
+MODEL_KEYS = ("set_source", "set_model_path", "set_base_url", "set_server_model", "set_endpoint", "set_api_key",
+              "set_agent_url")
 MAX_LISTED = 100
 
 
@@ -67,6 +68,7 @@ def widget_values(settings: Settings) -> dict:
         "set_model_path": model.name if source == "local" else "",
         "set_base_url": model.base_url or "http://127.0.0.1:23333",
         "set_server_model": "" if model.name == "bundled" or source != "server" else model.name,
+        "set_endpoint": model.endpoint,
         "set_api_key": model.api_key or "",
         "set_agent_url": settings.agent_url or "http://127.0.0.1:8000",
         **{knob_key(p): _value(settings, p) for p in KNOBS},
@@ -93,7 +95,7 @@ def settings_from_widgets(settings: Settings, changed: str | None = None) -> Set
              "local": {"model.backend": "transformers", "model.name": v["set_model_path"].strip(),
                        "model.base_url": None},
              "server": {"model.backend": "openai", "model.name": v["set_server_model"].strip() or "bundled",
-                        "model.base_url": v["set_base_url"].strip() or None},
+                        "model.base_url": v["set_base_url"].strip() or None, "model.endpoint": v["set_endpoint"]},
              "agent": {}, "replay": {}}[source]
     model["agent_url"] = (v["set_agent_url"].strip() or None) if source == "agent" else None
     tools = list(v["set_tools"])
@@ -332,6 +334,8 @@ def _model(s: Settings, v: dict, lang: str) -> None:
                       **_bound("set_base_url"))
         st.text_input(t(lang, "server_model"), v["set_server_model"], help=t(lang, "server_model_help"),
                       **_bound("set_server_model"))
+        st.selectbox(t(lang, "server_endpoint"), ENDPOINTS, ENDPOINTS.index(v["set_endpoint"]),
+                     help=t(lang, "server_endpoint_help"), **_bound("set_endpoint"))
         st.text_input(t(lang, "api_key"), v["set_api_key"], type="password", help=t(lang, "api_key_help"),
                       **_bound("set_api_key"))
     elif source == "agent":

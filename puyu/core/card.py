@@ -3,7 +3,8 @@
     {"prompt_style": "compact", "default_tools": ["ocr"]}
 
 No file means an ordinary InternLM2-style model. The tokenizer step writes the card, training renders its data
-by it, export copies it, and every backend reads it, so a model is always prompted as it was trained.
+by it, export copies it, and every backend reads it (a server's model from the folder its served name points to),
+so a model is always prompted as it was trained, and gets the same default tools, whoever serves it.
 """
 from __future__ import annotations
 
@@ -56,6 +57,19 @@ class ModelCard:
             path.unlink(missing_ok=True)
         else:
             path.write_text(json.dumps(asdict(self)) + "\n", "utf-8")
+
+
+def model_folder(name: str | Path | None) -> Path | None:
+    """The folder here that holds the model a path names: the folder itself, or a weights file's folder (a GGUF
+    file beside its puyu.json and tokenizer files, as scripts/make_gguf.py writes them). None for a plain name."""
+    if not name:
+        return None
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    if path.is_file() and ((path.parent / CARD_FILE).is_file() or (path.parent / "tokenizer.json").is_file()):
+        return path.parent
+    return None
 
 
 def read_style(directory: str | Path | None) -> str:

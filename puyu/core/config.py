@@ -69,6 +69,7 @@ def _check_choice(obj: Any, name: str, choices: tuple[str, ...]) -> None:
 # ---- the sections ------------------------------------------------------------------------------------------
 
 BACKENDS = ("transformers", "openai", "lmdeploy", "replay")
+ENDPOINTS = ("auto", "completions", "chat")
 
 
 @dataclass
@@ -96,8 +97,10 @@ class ModelSpec:
     prompt_style: str = "auto"
     """auto (what the model's puyu.json says), internlm2 or compact (the short prompts puyu's own small models are
     trained with; set it when a server serves one under a name that is not its folder)."""
-    chat_api: bool = False
-    """openai: send prompts as a user message to /v1/chat/completions instead of raw to /v1/completions."""
+    endpoint: str = "auto"
+    """openai: auto (puyu's own prompt to /v1/completions where the server has it and returns the tool-call tokens,
+    else /v1/chat/completions; decided once per server), completions, or chat (the server renders the model's chat
+    template and parses tool calls with its own parser)."""
     timeout_s: float = 120.0
     """openai: longest wait for the server to connect or send the next chunk."""
     max_retries: int = 3
@@ -115,6 +118,7 @@ class ModelSpec:
         _check_choice(self, "backend", BACKENDS)
         _check_choice(self, "device", ("auto", "cpu", "cuda"))
         _check_choice(self, "lmdeploy_engine", ("turbomind", "pytorch"))
+        _check_choice(self, "endpoint", ENDPOINTS)
         _check_positive(self, "timeout_s", "threads")
         if self.max_retries < 0:
             raise ValueError("max_retries must be >= 0")

@@ -25,6 +25,8 @@ from tests.serve_helpers import REPO, Server, write_script
 pytestmark = pytest.mark.timeout(180)
 KEY = "sesame"
 AUTH = {"authorization": f"Bearer {KEY}"}
+ANSWER = "Let me compute that.\n\nThe answer is 42."
+"""What the agent's turn says (every step's text) with the server's script, after running the code."""
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +47,15 @@ def conversations(server) -> list[str]:
 def still_works(server) -> None:
     client = openai.OpenAI(base_url=server.url + "/v1", api_key=KEY, max_retries=0)
     answer = client.chat.completions.create(model="puyu", messages=[{"role": "user", "content": "6*7?"}])
-    assert answer.choices[0].message.content == "The answer is 42."
+    assert answer.choices[0].message.content == ANSWER
 
 
 def refused(response: httpx.Response, status: int, words: str) -> None:
+    """An OpenAI error object (message, type, param, code) of the type that goes with `status`."""
     assert response.status_code == status, response.text
     err = response.json()["error"]
-    assert words in err["message"] and err["type"] and err["code"] == status, err
+    kind = "authentication_error" if status == 401 else "invalid_request_error"
+    assert words in err["message"] and err["type"] == kind and set(err) == {"message", "type", "param", "code"}, err
 
 
 def post(server, body: bytes | dict, headers=AUTH) -> httpx.Response:
@@ -139,11 +143,11 @@ def test_a_full_pool_is_a_503_with_retry_after_not_a_failure_inside_a_200(tmp_pa
         r = httpx.post(srv.url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "me too"}]},
                        timeout=30)
         assert r.status_code == 503 and int(r.headers["retry-after"]) >= 1, r.text
-        assert "interpreters are in use" in r.json()["error"]["message"]
+        assert r.json()["error"]["type"] == "server_error" and "interpreters are in use" in r.json()["error"]["message"]
         holder.join()
-        assert first["answer"] == "The answer is 42."
+        assert first["answer"] == "Working.\n\nThe answer is 42."
         again = client.chat.completions.create(model="puyu", messages=[{"role": "user", "content": "me too"}])
-        assert again.choices[0].message.content == "The answer is 42."
+        assert again.choices[0].message.content == "Working.\n\nThe answer is 42."
         assert len(httpx.get(srv.url + "/v1/conversations").json()["data"]) == 2  # the refused one left nothing
     finally:
         srv.stop()
@@ -176,7 +180,7 @@ def test_a_damaged_store_is_one_line_at_start_and_a_failing_health_while_running
 def still_works_plain(srv) -> None:
     client = openai.OpenAI(base_url=srv.url + "/v1", api_key="x", max_retries=0)
     answer = client.chat.completions.create(model="puyu", messages=[{"role": "user", "content": "6*7?"}])
-    assert answer.choices[0].message.content == "The answer is 42."
+    assert answer.choices[0].message.content == ANSWER
     assert httpx.get(srv.url + "/health").json() == {"ok": True}
 
 

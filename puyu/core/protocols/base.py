@@ -5,6 +5,7 @@ the agent and the tests all share them.
 """
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cache
@@ -53,6 +54,11 @@ class Protocol(ABC):
     """Stop strings the model backend should end generation at."""
     call_markers: tuple[str, ...]
     """Text that starts a tool call; streamed text from here on is not shown to the user as reply text."""
+    native_tools: bool = False
+    """True when the server's chat endpoint parses the calls (OpenAI `tools`); there is then no prompt text."""
+    kept_tokens: tuple[str, ...] = ()
+    """Special tokens the model's replies must come back with (a server that drops them cannot serve this
+    protocol on a raw prompt)."""
 
     @abstractmethod
     def segments(self, messages: list[Message], tools: list[dict], interpreter: bool) -> list[Segment]:
@@ -67,6 +73,23 @@ class Protocol(ABC):
     @abstractmethod
     def parse(self, text: str) -> Parsed:
         """Read a finished generation (stop string already cut off)."""
+
+    def chat_request(self, messages: list[Message], tools: list[dict], interpreter: bool
+                     ) -> tuple[list[dict], list[dict] | None]:
+        """The conversation for a server's /v1/chat/completions, which renders it with the model's own chat
+        template: OpenAI messages, and OpenAI function tools (None for none)."""
+        raise NotImplementedError(f"{type(self).__name__} has no chat form")
+
+    def read_call(self, text: str, name: str, arguments: str, call_id: str) -> Parsed:
+        """A tool call the server returned, parsed from OpenAI's `tool_calls`, checked like a text protocol checks
+        its calls."""
+        try:
+            args = json.loads(arguments or "{}")
+        except json.JSONDecodeError as e:
+            return Parsed(text.strip(), error=f"The arguments of {name} are not valid JSON ({e.msg}).")
+        if not isinstance(args, dict):
+            return Parsed(text.strip(), error=f"The arguments of {name} must be a JSON object.")
+        return Parsed(text.strip(), ToolCall(name, args, id=call_id or ToolCall(name, {}).id))
 
     def observation(self, call: ToolCall, text: str) -> Message:
         """The message that hands a tool's result back to the model: an environment turn named for the tool kind."""

@@ -20,10 +20,15 @@ IM_START, IM_END = "<|im_start|>", "<|im_end|>"
 ACTION_START, ACTION_END = "<|action_start|>", "<|action_end|>"
 INTERPRETER_TOKEN, PLUGIN_TOKEN = "<|interpreter|>", "<|plugin|>"
 SPECIAL_TOKENS = [IM_START, IM_END, ACTION_START, ACTION_END, INTERPRETER_TOKEN, PLUGIN_TOKEN]
+"""InternLM2's chat tokens: each is one token, never split or merged."""
+ACTION_TOKENS = [ACTION_START, ACTION_END, INTERPRETER_TOKEN, PLUGIN_TOKEN]
+"""The chat tokens a tool call is written with. puyu's tokenizers keep them as added tokens that are not *special*,
+so that a server which drops special tokens from what it returns (llama.cpp, `transformers serve`) still returns
+them; <|im_start|> and <|im_end|> stay special (the end of a turn is the end of generation)."""
 
 # `name=` values that InternLM2 writes as tokens; any other name (e.g. "file") is written as it is.
 _NAME_TOKENS = {"interpreter": INTERPRETER_TOKEN, "plugin": PLUGIN_TOKEN}
-_FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:\n```|$)", re.S)
+_FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:\n```|$)", re.DOTALL)
 
 # lagent prefixes each plugin's description with this line; kept so that prompts match what InternLM2 saw.
 API_PREFIX = ("This is the subfunction for tool '{tool_name}', you can use this tool. "
@@ -74,11 +79,12 @@ def action_text(call: ToolCall) -> str:
 class InternLM2Protocol(Protocol):
     stop = [ACTION_END, IM_END]
     call_markers = (ACTION_START,)
+    kept_tokens = (ACTION_START,)
     generation_prompt = f"{IM_START}assistant\n"
 
     def __init__(self, language: str = "en", meta: str | None = None, interpreter_prompt: str | None = None,
                  plugin_prompt: str | None = None, style: str = "internlm2"):
-        self.style = check_style(style)
+        self.style, self.language = check_style(style), language
         prompts = load_prompts(PROMPT_FILES[style])[language]
         self.meta = prompts["meta"] if meta is None else meta
         self.interpreter_prompt = prompts["interpreter"] if interpreter_prompt is None else interpreter_prompt
@@ -106,42 +112,58 @@ class InternLM2Protocol(Protocol):
         return [s for s in out if s.text]
 
     def parse(self, text: str) -> Parsed:
-        text = text.split(IM_END)[0]
-        if ACTION_START not in text:
-            return Parsed(text.strip())
-        before, _, action = text.partition(ACTION_START)
-        before = before.strip()
-        closed = ACTION_END in action
-        body = action.split(ACTION_END)[0]
-        if body.startswith(INTERPRETER_TOKEN):
-            return self._parse_code(before, body[len(INTERPRETER_TOKEN):], closed)
-        if body.startswith(PLUGIN_TOKEN):
-            return self._parse_plugin(before, body[len(PLUGIN_TOKEN):])
-        return Parsed(before, error=f"An action must start with {INTERPRETER_TOKEN} or {PLUGIN_TOKEN}.")
+        return parse_reply(text)
 
-    @staticmethod
-    def _parse_code(before: str, body: str, closed: bool) -> Parsed:
-        body = body.strip("\n")
-        match = _FENCE.search(body)
-        if match is None and "```" in body:
-            return Parsed(before, error="The code block is not well formed; write ```python, the code, then ```.")
-        code = match.group(1) if match else body
-        if match and not body.rstrip().endswith("```") and not closed:
-            return Parsed(before, error="The code block was cut off before it was closed; send a shorter program.")
-        if not code.strip():
-            return Parsed(before, error="The interpreter call has no code.")
-        return Parsed(before, ToolCall(INTERPRETER, {"code": code.strip("\n")}))
+    def chat_request(self, messages, tools, interpreter):
+        """For a server that renders the model's chat template: the messages with their InternLM2 names, the
+        tools as OpenAI functions (`python` for the interpreter). puyu's models' template renders them as
+        `render` does; a custom system prompt becomes a system turn after the template's own."""
+        from puyu.core.protocols.openai_format import chat_messages, function_tool
+        from puyu.core.protocols.react import PYTHON_TOOL
 
-    @staticmethod
-    def _parse_plugin(before: str, body: str) -> Parsed:
-        try:
-            data = json.loads(body.strip())
-        except json.JSONDecodeError as e:
-            return Parsed(before, error=f"The plugin call is not valid JSON ({e.msg} at char {e.pos}); "
-                                        'write {"name": "<tool>", "parameters": {...}}.')
-        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-            return Parsed(before, error='A plugin call must be a JSON object {"name": "<tool>", "parameters": {...}}.')
-        args = data.get("parameters", data.get("arguments", {}))
-        if not isinstance(args, dict):
-            return Parsed(before, error='"parameters" must be a JSON object.')
-        return Parsed(before, ToolCall(data["name"], args))
+        system = None if self.meta == load_prompts(PROMPT_FILES[self.style])[self.language]["meta"] else self.meta
+        functions = [function_tool(t) for t in ([PYTHON_TOOL] if interpreter else []) + list(tools)]
+        return chat_messages(messages, system, names=True), functions or None
+
+
+def parse_reply(text: str) -> Parsed:
+    """Read an InternLM2 reply: its text, and the <|action_start|> call it ends with, if any."""
+    text = text.split(IM_END)[0]
+    if ACTION_START not in text:
+        return Parsed(text.strip())
+    before, _, action = text.partition(ACTION_START)
+    before = before.strip()
+    closed = ACTION_END in action
+    body = action.split(ACTION_END)[0]
+    if body.startswith(INTERPRETER_TOKEN):
+        return _parse_code(before, body[len(INTERPRETER_TOKEN):], closed)
+    if body.startswith(PLUGIN_TOKEN):
+        return _parse_plugin(before, body[len(PLUGIN_TOKEN):])
+    return Parsed(before, error=f"An action must start with {INTERPRETER_TOKEN} or {PLUGIN_TOKEN}.")
+
+
+def _parse_code(before: str, body: str, closed: bool) -> Parsed:
+    body = body.strip("\n")
+    match = _FENCE.search(body)
+    if match is None and "```" in body:
+        return Parsed(before, error="The code block is not well formed; write ```python, the code, then ```.")
+    code = match.group(1) if match else body
+    if match and not body.rstrip().endswith("```") and not closed:
+        return Parsed(before, error="The code block was cut off before it was closed; send a shorter program.")
+    if not code.strip():
+        return Parsed(before, error="The interpreter call has no code.")
+    return Parsed(before, ToolCall(INTERPRETER, {"code": code.strip("\n")}))
+
+
+def _parse_plugin(before: str, body: str) -> Parsed:
+    try:
+        data = json.loads(body.strip())
+    except json.JSONDecodeError as e:
+        return Parsed(before, error=f"The plugin call is not valid JSON ({e.msg} at char {e.pos}); "
+                                    'write {"name": "<tool>", "parameters": {...}}.')
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        return Parsed(before, error='A plugin call must be a JSON object {"name": "<tool>", "parameters": {...}}.')
+    args = data.get("parameters", data.get("arguments", {}))
+    if not isinstance(args, dict):
+        return Parsed(before, error='"parameters" must be a JSON object.')
+    return Parsed(before, ToolCall(data["name"], args))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from puyu.core.messages import INTERPRETER, Message, ToolCall
 from puyu.core.protocols.base import Parsed, Protocol, Segment, chat_turn, load_prompts
@@ -17,8 +17,8 @@ PYTHON_TOOL = {"name": INTERPRETER, "description": "Run Python code in a statefu
                "parameters": [{"name": "code", "type": "STRING", "description": "the Python code"}],
                "required": ["code"]}
 
-_ACTION = re.compile(r"Action\s*:\s*(.+?)\s*\n\s*Action Input\s*:\s*(.*)", re.S)
-_FINAL = re.compile(r"Final Answer\s*:\s*(.*)", re.S)
+_ACTION = re.compile(r"Action\s*:\s*(.+?)\s*\n\s*Action Input\s*:\s*(.*)", re.DOTALL)
+_FINAL = re.compile(r"Final Answer\s*:\s*(.*)", re.DOTALL)
 
 
 def chatml(messages: list[dict]) -> str:
@@ -59,6 +59,10 @@ class ReActProtocol(Protocol):
             else:
                 out.append(chat_turn(m))
         return out
+
+    def chat_request(self, messages, tools, interpreter):
+        """The ReAct conversation as plain chat turns, for the server's chat template; the tools are in its text."""
+        return self.chat_messages(messages, tools, interpreter), None
 
     def segments(self, messages, tools, interpreter):
         return [Segment(chatml(self.chat_messages(messages, tools, interpreter)), False, -1)]
