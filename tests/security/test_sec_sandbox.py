@@ -16,6 +16,7 @@ from puyu.core.config import SandboxLimits, Settings
 from puyu.tools.interpreter import PythonInterpreter, cgroups
 from puyu.tools.interpreter import sandbox as sandbox_mod
 from tests.security.sec_helpers import as_root, outside_tmp
+from tests.serve_helpers import write_script
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -51,7 +52,7 @@ def test_code_sees_its_work_dir_and_nothing_else_of_puyus_wherever_the_data_dir_
 
     data = outside_tmp()  # like --data-dir /srv/puyu-data: not under /tmp, which the sandbox hides anyway
     settings = Settings(data_dir=str(data))
-    settings = settings.replace(model={"name": str(tmp_path / "s.json"), "backend": "replay"},
+    settings = settings.replace(model={"name": str(write_script(tmp_path / "s.json")), "backend": "replay"},
                                 agent={"tools": []})
     runtime = Runtime(settings)
     try:
