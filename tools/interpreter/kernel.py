@@ -132,6 +132,17 @@ def apply_limits(config):
     os.umask(0o022)
 
 
+def die_with_server(server_pid):
+    """Without bwrap's --die-with-parent, ask the kernel for the same: SIGKILL when the server dies, even while this
+    process is stopped between calls. Set after dropping root, which clears it."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != server_pid:  # the server died before that was set
+        os._exit(1)
+
+
 def allow_cpu(seconds):
     """RLIMIT_CPU counts the whole life of the process: give this call `seconds` more than used so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -241,6 +252,8 @@ def main():
     global running, reason
     config = json.loads(sys.argv[1])
     apply_limits(config)
+    if not config["pid_namespace"]:
+        die_with_server(config["server_pid"])
     sys.argv, sys.dont_write_bytecode = [""], True
     sys.path.insert(0, "")  # modules the code writes into the work dir are importable, as in Jupyter
     kernel_pid = os.getpid()

@@ -105,6 +105,7 @@ class Sandbox:
                 "workdir": str(self.workdir), "uid": self.uid,
                 "memory_mb": self.limits.memory_mb, "cpu_s": self.limits.cpu_s, "file_mb": self.limits.max_file_mb,
                 "max_output_chars": self.limits.max_output_chars, "pid_namespace": self.use_bwrap,
+                "server_pid": os.getpid(),
                 # RLIMIT_NPROC counts every process of the user: allow max_procs on top of what it already has.
                 "nproc": _tasks_of(self.uid if self.uid is not None else os.getuid()) + self.limits.max_procs,
             }
