@@ -117,19 +117,19 @@ class Sampler:
 
     def __init__(self, pid: int, every_s: float = 0.5):
         self.pid, self.every_s, self.peak = pid, every_s, resources(pid)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
 
     def __enter__(self) -> Self:
-        self._thread.start()
+        self.thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
+        self.done.set()
+        self.thread.join()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.every_s):
+    def sample(self) -> None:
+        while not self.done.wait(self.every_s):
             now = resources(self.pid)
             self.peak = {k: max(v, now[k]) for k, v in self.peak.items()}
 
