@@ -104,14 +104,19 @@ def test_keys_without_bearer_or_with_odd_bytes_are_a_401(server, authorization):
     still_works(server)
 
 
-def test_a_decompression_bomb_upload_is_a_400_and_leaves_nothing(server):
+@pytest.mark.parametrize("carried_as", ["file message", "image part"])
+def test_a_decompression_bomb_upload_is_a_400_and_leaves_nothing(server, carried_as):
     png = io.BytesIO()
     Image.new("1", (30000, 30000)).save(png, "PNG")  # ~100 KB on disk, 900 million pixels decoded
-    files = [{"name": "bomb.png", "data_base64": base64.b64encode(png.getvalue()).decode()}]
+    data = base64.b64encode(png.getvalue()).decode()
+    if carried_as == "file message":
+        messages = [{"role": "user", "content": "look"},
+                    {"role": "user", "name": "file", "content": json.dumps([{"name": "bomb.png", "data_base64": data}])}]
+    else:
+        messages = [{"role": "user", "content": [{"type": "text", "text": "look"},
+                                                 {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}}]}]
     before = conversations(server)
-    r = post(server, {"messages": [{"role": "user", "content": "look"},
-                                   {"role": "user", "name": "file", "content": json.dumps(files)}]})
-    refused(r, 400, "pixels")
+    refused(post(server, {"messages": messages}), 400, "pixels")
     assert conversations(server) == before
     still_works(server)
 
