@@ -51,14 +51,16 @@ def default_plugins(card: ModelCard, kb_dir: Path) -> set[str] | None:
     return chosen | ({"knowledge_search"} if kb_dir.is_dir() and any(kb_dir.iterdir()) else set())
 
 
-def build_toolbox(cfg: AgentConfig, limits: SandboxLimits, card: ModelCard, workdir: Path, kb_dir: Path) -> Toolbox:
+def build_toolbox(cfg: AgentConfig, limits: SandboxLimits, card: ModelCard, workdir: Path, kb_dir: Path,
+                  hidden: list[Path] | None = None) -> Toolbox:
     """A conversation's tools: the sandboxed interpreter (when on) and the plugins `cfg` switches on (by default
-    those the model's card asks for), working in `workdir`. Raises ValueError for an unknown tool name."""
+    those the model's card asks for), working in `workdir`; the interpreter's code does not see `hidden` (default:
+    the other conversations, beside `workdir`). Raises ValueError for an unknown tool name."""
     interpreter = None
     if cfg.interpreter:
         from puyu.tools.interpreter import PythonInterpreter
 
-        interpreter = PythonInterpreter(workdir, limits)
+        interpreter = PythonInterpreter(workdir, limits, hidden)
     tools = []
     if cfg.tools != []:
         from puyu.tools.registry import default_tools

@@ -53,13 +53,32 @@ class Conversation:
     settings: dict
 
 
+class StoreError(RuntimeError):
+    """The conversation store cannot be used (not a database, damaged, not writable); the message says what to do."""
+
+
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self._db() as db:
-            db.executescript(SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._db() as db:
+                db.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as e:
+            raise StoreError(_explain(self.path, e)) from None
+
+    def check(self) -> None:
+        """Raise StoreError if the file is no longer a healthy store (read afresh: this process's own connections
+        may still hold pages from before it was damaged)."""
+        try:
+            db = sqlite3.connect(self.path, timeout=5)
+            try:
+                db.execute("SELECT count(*) FROM conversations").fetchone()
+            finally:
+                db.close()
+        except sqlite3.Error as e:
+            raise StoreError(_explain(self.path, e)) from None
 
     def _db(self) -> sqlite3.Connection:
         """One connection per thread (sqlite3 connections must not cross threads)."""
@@ -263,6 +282,15 @@ class Store:
         if db is not None:
             db.close()
             self._local.db = None
+
+
+def _explain(path: Path, e: Exception) -> str:
+    """One line: what is wrong with the store and how to get going again."""
+    if isinstance(e, OSError):
+        return (f"the data dir {path.parent} cannot be used ({e.strerror or e}); choose a writable folder with "
+                "--data-dir")
+    return (f"the conversation store {path} is damaged or not a puyu store ({e}); move it away (puyu starts a new "
+            "one) or choose another --data-dir")
 
 
 def _is_turn_start(data: str) -> bool:

@@ -239,7 +239,9 @@ def run_agent_item(bench: AgentBenchmark, item: Item, model: ChatModel, cfg: Eva
     template = model.apply_chat_template if cfg.agent.protocol == "react" and cfg.chat_format == "model" else None
     with tempfile.TemporaryDirectory(prefix="puyu-eval-") as work:
         interpreter = make_interpreter(Path(work)) if bench.uses_interpreter(item) else None
-        toolbox = Toolbox(bench.tools(item), interpreter=interpreter, workdir=work)
+        # No work dir for the plugins: a benchmark's tools answer from its records (their file arguments name the
+        # recorded conversation's files, matched by RecordedTool itself) and open nothing.
+        toolbox = Toolbox(bench.tools(item), interpreter=interpreter)
         protocol = bench.protocol(item, model.apply_chat_template if cfg.chat_format == "model" else None)
         agent = Agent(model, toolbox, protocol, agent_cfg, gen) if protocol else \
             build_agent(model, toolbox, agent_cfg, gen, chat_template=template)

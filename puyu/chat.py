@@ -26,7 +26,7 @@ def chat(settings: Settings, conversation_id: str | None = None) -> int:
         return 2
     cid = conversation_id or runtime.store.create().id
     interpreter = runtime.toolbox(cid, settings).interpreter
-    sandbox = f"interpreter sandbox: {interpreter.sandbox}" if interpreter else "interpreter off"
+    sandbox = f"interpreter sandbox: {interpreter.sandbox}; {interpreter.totals}" if interpreter else "interpreter off"
     console.print(f"[bold]puyu[/bold] · {settings.model.name} · {sandbox} · conversation {cid}\n{HELP}")
     try:
         while True:

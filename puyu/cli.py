@@ -27,23 +27,46 @@ TRAIN = {"": "puyu.training.pretrain", "data": "puyu.training.data.build", "toke
 
 
 def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Settings:
+    """The command's settings, checked as far as can be without loading anything heavy: a bad value, tool name or
+    data dir stops it here with one line."""
+    from puyu.tools.registry import check_names
+
     try:
-        return load_settings(vars(args))
+        settings = load_settings(vars(args))
+        check_names(settings.agent.tools or [], settings.agent.vlm_path)
     except ValueError as e:
         parser.error(str(e))
+    try:
+        settings.data_path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        parser.error(f"the data dir {settings.data_path} cannot be created ({e.strerror}); choose a writable "
+                     "folder with --data-dir")
+    return settings
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"port must be between 1 and 65535, not {port}")
+    return port
 
 
 def cmd_ask(argv: list[str]) -> int:
-    from puyu.core.messages import ErrorEvent, FinalEvent, TokenEvent, event_to_dict
-    from puyu.models.base import ModelError
-    from puyu.runtime import Runtime
-
     parser = settings_parser("puyu ask", "Ask the agent one question.")
     parser.add_argument("question")
     parser.add_argument("--json", action="store_true", help="print the whole trace as JSON")
     parser.add_argument("--conversation", help="continue this conversation id")
     args = parser.parse_args(argv)
-    runtime = Runtime(_settings(parser, args))
+    settings = _settings(parser, args)  # checked before the agent's heavy imports: a bad flag answers at once
+    from puyu.core.messages import ErrorEvent, FinalEvent, TokenEvent, event_to_dict
+    from puyu.models.base import ModelError
+    from puyu.runtime import Runtime
+
+    runtime = Runtime(settings)
     try:
         cid = args.conversation or runtime.store.create().id
         if runtime.store.get(cid) is None:
@@ -86,29 +109,35 @@ def _print_step(event) -> None:
 
 
 def cmd_chat(argv: list[str]) -> int:
-    from puyu.chat import chat
-
     parser = settings_parser("puyu chat", "Talk to the agent in the terminal.")
     parser.add_argument("--conversation", help="continue this conversation id")
     args = parser.parse_args(argv)
-    return chat(_settings(parser, args), args.conversation)
+    settings = _settings(parser, args)
+    from puyu.chat import chat
+
+    return chat(settings, args.conversation)
 
 
 def cmd_serve(argv: list[str]) -> int:
+    parser = settings_parser("puyu serve", "An OpenAI-compatible HTTP API over the agent.", SERVE_NAMES)
+    settings = _settings(parser, parser.parse_args(argv))
     from puyu.serve import serve
 
-    parser = settings_parser("puyu serve", "An OpenAI-compatible HTTP API over the agent.", SERVE_NAMES)
-    return serve(_settings(parser, parser.parse_args(argv)))
+    return serve(settings)
 
 
 def cmd_ui(argv: list[str]) -> int:
     from puyu.ui.launch import launch
 
     parser = settings_parser("puyu ui", "The Streamlit chat app.")
-    parser.add_argument("--port", type=int, default=8501, help="the app's port (default: 8501)")
+    parser.add_argument("--port", type=_port, default=8501, help="the app's port (default: 8501)")
     parser.add_argument("--host", default="127.0.0.1", help="the app's address (default: 127.0.0.1)")
     args = parser.parse_args(argv)
-    return launch(_settings(parser, args), args.host, args.port)
+    settings = _settings(parser, args)
+    from puyu.agent.store import Store
+
+    Store(settings.store_path).close()  # a damaged store stops here (StoreError), not inside the page
+    return launch(settings, args.host, args.port)
 
 
 def _run_module(module: str, argv: list[str]) -> int:
@@ -130,11 +159,17 @@ COMMANDS = {"ask": cmd_ask, "chat": cmd_chat, "serve": cmd_serve, "ui": cmd_ui, 
 
 
 def main(argv: list[str] | None = None) -> int:
+    from puyu.agent.store import StoreError
+
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         print(USAGE, file=sys.stderr if argv and argv[0] not in ("-h", "--help") else sys.stdout)
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
-    return COMMANDS[argv[0]](argv[1:])
+    try:
+        return COMMANDS[argv[0]](argv[1:])
+    except StoreError as e:  # the store is opened by every command that answers: one line, not a traceback
+        print(f"puyu {argv[0]}: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ import httpx
 from puyu.core.messages import ErrorEvent, Event, Message, TokenEvent, event_from_dict
 from puyu.models.base import ModelError
 from puyu.models.openai_api import OpenAIModel
-from puyu.tools.files import uploaded_paths
+from puyu.tools.files import MAX_UPLOAD_BYTES, uploaded_paths
+from puyu.tools.workdir import PathRefused, WorkDir
 
 
 class ServerError(RuntimeError):
@@ -130,12 +131,24 @@ class RemoteAgent:
         self.links.write_text(json.dumps(data), "utf-8")
 
 
+def _upload_bytes(path: Path) -> bytes | None:
+    """An upload of the app's conversation (`<work dir>/uploads/<name>`, as it was announced), read through
+    `WorkDir`; None when it is gone or not a regular file there."""
+    try:
+        return WorkDir(path.parent.parent).read(f"uploads/{path.name}", MAX_UPLOAD_BYTES)
+    except PathRefused:
+        return None
+
+
 def _wire(m: Message) -> dict:
     """A stored message as the chat API carries it: tool results as `tool` turns, calls as their JSON, and
     uploads inline (the server saves them into its own copy of the conversation)."""
     if m.role == "user" and m.name == "file":
-        inline = [{"name": Path(p).name, "data_base64": base64.b64encode(Path(p).read_bytes()).decode("ascii")}
-                  for p in uploaded_paths(m) if Path(p).is_file()]
+        inline = []
+        for path in map(Path, uploaded_paths(m)):
+            data = _upload_bytes(path)
+            if data is not None:
+                inline.append({"name": path.name, "data_base64": base64.b64encode(data).decode("ascii")})
         return {"role": "user", "name": "file", "content": json.dumps(inline)}
     role = {"environment": "tool"}.get(m.role, m.role)
     content = m.content

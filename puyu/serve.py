@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import json
+import shutil
+import sqlite3
 import threading
 import uuid
 
@@ -22,11 +23,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
 from puyu import openai_wire as wire
+from puyu.agent.store import StoreError
 from puyu.core.config import Settings
 from puyu.core.messages import Message
+from puyu.http_guard import BodyLimit, bearer_token, key_matches, unstorable_text
 from puyu.models.base import ModelError
-from puyu.runtime import Runtime
-from puyu.tools.files import UploadError, save_uploads
+from puyu.runtime import Busy, Runtime
+from puyu.tools.files import UploadError, check_uploads, save_uploads
 
 
 def error(status: int, message: str, kind: str = "invalid_request_error", param: str | None = None,
@@ -35,17 +38,27 @@ def error(status: int, message: str, kind: str = "invalid_request_error", param:
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    app = FastAPI(title="puyu", version="0.1.0")
-    api_key = runtime.settings.server.api_key
+    app = FastAPI(title="puyu", version="0.1.0", on_startup=[lambda: _threads_for(runtime)])
+    server = runtime.settings.server
+    api_key = server.api_key
+    store_damage: list[str] = []  # what the store said when it failed while running: /health fails from then on
+    # Added first, so it runs inside the key check: nobody without the key makes the server read a large body.
+    app.add_middleware(BodyLimit, max_bytes=int(server.max_body_mb * 2**20), error=error)
 
     @app.middleware("http")
     async def check_key(request: Request, call_next):
         if api_key and request.url.path.startswith("/v1"):
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            if not hmac.compare_digest(given, api_key):
+            given = bearer_token(request.headers.get("authorization", ""))
+            if given is None or not key_matches(given, api_key):
                 return error(401, "missing or wrong API key (send `Authorization: Bearer <key>`)",
                              "authentication_error", code="invalid_api_key")
         return await call_next(request)
+
+    @app.exception_handler(sqlite3.DatabaseError)
+    async def store_failed(_request, exc: sqlite3.DatabaseError):
+        store_damage.append(str(exc))
+        return error(503, f"the conversation store failed ({exc}); the server needs its operator", "server_error",
+                     code="store_failed")
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request, exc: RequestValidationError):
@@ -59,6 +72,13 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.get("/health")
     def health():
+        try:
+            runtime.store.check()
+        except StoreError as e:
+            return error(503, str(e), "server_error", code="store_failed")
+        if store_damage:
+            return error(503, f"the conversation store failed while running: {store_damage[-1]}", "server_error",
+                         code="store_failed")
         return {"ok": True}
 
     @app.get("/v1/models")
@@ -82,6 +102,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         refused_ = wire.refusal(req)
         if refused_:
             raise refused_
+        problem = unstorable_text(req.model_dump())
+        if problem:
+            return error(400, f"bad request: {problem}", param=problem.partition(":")[0])
         try:
             model = runtime.model
         except ModelError as e:
@@ -91,17 +114,26 @@ def create_app(runtime: Runtime) -> FastAPI:
                          param="model", code="model_not_found")
         settings = runtime.settings.replace(gen=req.sampling())
         cid, created = req.conversation_id, req.conversation_id is None
+        if not created and runtime.store.get(cid) is None:
+            return error(404, f"no conversation {cid!r}", param="conversation_id", code="conversation_not_found")
+        stored = [] if created else runtime.store.messages(cid)
+        open_call = stored[-1].tool_call if stored and stored[-1].role == "assistant" else None
+        try:  # every message and upload is read and checked before anything is written
+            _split_turn(req, open_call, lambda files: _checked(runtime, files))
+        except UploadError as e:
+            return error(400, f"upload refused: {e}", param="messages")
         if created:
             cid = runtime.store.create(settings={"origin": "api"}).id
-        elif runtime.store.get(cid) is None:
-            return error(404, f"no conversation {cid!r}", param="conversation_id", code="conversation_not_found")
         cancel = threading.Event()
         try:
-            session, events = _start_turn(runtime, req, cid, created, settings, cancel)
-        except (wire.WireError, UploadError) as e:
+            session, events = _start_turn(runtime, req, cid, created, open_call, settings, cancel)
+        except (wire.WireError, UploadError, Busy) as e:
             if created:
-                runtime.forget(cid)
-                runtime.store.delete(cid)
+                _discard(runtime, cid)
+            if isinstance(e, Busy):
+                response = error(503, f"busy: {e}", "server_error", code="server_busy")
+                response.headers["Retry-After"] = str(e.retry_after_s)
+                return response
             if isinstance(e, UploadError):
                 return error(400, f"upload refused: {e}", param="messages")
             raise
@@ -120,17 +152,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     return app
 
 
-def _start_turn(runtime: Runtime, req: wire.ChatRequest, cid: str, created: bool, settings: Settings,
-                cancel: threading.Event):
-    """The session and the event stream of the request's turn: a new question, or (when the messages end with
-    the results of the client's own tool calls) the agent's next step after them. Raises WireError for a request
-    that holds neither, UploadError for a bad upload."""
-    def uploads(files: list[tuple[str, bytes]]) -> Message:
-        return save_uploads(runtime.workdir(cid), files)
-
-    stored = [] if created else runtime.store.messages(cid)
-    open_call = stored[-1].tool_call if stored and stored[-1].role == "assistant" else None
-    incoming = wire.to_messages(req.messages, uploads, lambda m: _received_files(runtime, cid, m), open_call)
+def _split_turn(req: wire.ChatRequest, open_call, uploads: wire.Uploads) -> tuple[list[Message], list[Message]]:
+    """The request's messages as puyu's, split into the earlier turns the client holds and the new ones: a question
+    with its uploads, or the results of the client's own tool calls (environment messages). `uploads` takes each
+    message's files. Raises WireError for a request that ends with neither, UploadError for a bad upload."""
+    incoming = wire.to_messages(req.messages, uploads, lambda m: uploads(_decoded_files(m)), open_call)
     results = 0
     while results < len(incoming) and incoming[-1 - results].role == "environment":
         results += 1
@@ -139,15 +165,45 @@ def _start_turn(runtime: Runtime, req: wire.ChatRequest, cid: str, created: bool
         raise wire.WireError(400, "the last message must be the user's (optionally followed by `user` messages "
                                   "named `file` carrying its uploads), or the results of your tool calls",
                              param="messages")
-    new = incoming[len(incoming) - results:] if results else incoming[question:]
+    cut = len(incoming) - results if results else question
+    return incoming[:cut], incoming[cut:]
+
+
+def _start_turn(runtime: Runtime, req: wire.ChatRequest, cid: str, created: bool, open_call, settings: Settings,
+                cancel: threading.Event):
+    """The session and the event stream of the request's turn: a new question, or the agent's next step after the
+    results of the client's own tool calls. The conversation's interpreter is taken first (Busy when the pool is
+    full), so that a busy server writes nothing. Raises Busy, WireError, UploadError."""
+    box = runtime.toolbox(cid, settings)
+    server, quota = runtime.settings.server, runtime.settings.sandbox.workdir_mb << 20
+
+    def uploads(files: list[tuple[str, bytes]]) -> Message:
+        return save_uploads(runtime.workdir(cid), files, max_bytes=int(server.max_upload_mb * 2**20),
+                            quota_bytes=quota)
+
+    earlier, new = _split_turn(req, open_call, uploads)
     if created:  # earlier turns the client holds become this conversation's memory
-        for m in incoming[:len(incoming) - len(new)]:
+        for m in earlier:
             runtime.store.add_message(cid, m)
-    taken = {"python", *(s["name"] for s in runtime.toolbox(cid, settings).schemas())}
+    taken = {"python", *(s["name"] for s in box.schemas())}
     session = runtime.session(cid, settings, client_tools=wire.client_tools(req, taken))
-    if results:
+    if new[0].role == "environment":
         return session, session.resume(new, cancel=cancel)
     return session, session.send(new[0].content, new[1:], cancel=cancel)
+
+
+def _checked(runtime: Runtime, files: list[tuple[str, bytes]]) -> Message:
+    """Stands in for saving a message's files while the request is checked: the files are checked, not written."""
+    check_uploads(files, max_bytes=int(runtime.settings.server.max_upload_mb * 2**20))
+    return Message("user", "", name="file")
+
+
+def _discard(runtime: Runtime, cid: str) -> None:
+    """A conversation made for a request that was then refused: nothing of it is kept. Its interpreter never ran
+    code, so its work dir holds only what the server wrote."""
+    runtime.forget(cid)
+    runtime.store.delete(cid)
+    shutil.rmtree(runtime.settings.conversation_dir(cid), ignore_errors=True)
 
 
 def _question_index(messages: list[Message]) -> int | None:
@@ -159,15 +215,23 @@ def _question_index(messages: list[Message]) -> int | None:
     return i if i >= 0 and messages[i].role == "user" else None
 
 
-def _received_files(runtime: Runtime, cid: str, m: wire.WireMessage) -> Message:
+def _decoded_files(m: wire.WireMessage) -> list[tuple[str, bytes]]:
     """A `user name=file` message carries its files inline as `[{"name", "data_base64"}]` (the client's paths
-    mean nothing here); they are checked and saved into the conversation's work dir like the UI's uploads."""
+    mean nothing here)."""
     try:
         items = json.loads(m.content if isinstance(m.content, str) else "")
-        uploads = [(str(f["name"]), base64.b64decode(f["data_base64"], validate=True)) for f in items]
+        return [(str(f["name"]), base64.b64decode(f["data_base64"], validate=True)) for f in items]
     except (ValueError, TypeError, KeyError, binascii.Error):
         raise UploadError('a `file` message must hold a JSON list of {"name", "data_base64"}') from None
-    return save_uploads(runtime.workdir(cid), uploads)
+
+
+def _threads_for(runtime: Runtime) -> None:
+    """Every streamed turn takes a worker thread while it waits for its next event, and a new conversation may wait
+    for an interpreter in one: leave room for a full pool and as many waiting, beyond Starlette's default of 40."""
+    import anyio.to_thread
+
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = max(limiter.total_tokens, 2 * runtime.settings.server.pool_size + 16)
 
 
 def _usage(session) -> dict | None:
@@ -196,14 +260,22 @@ async def _sse(events, turn: wire.Turn, session, rid: str, cid: str, include_usa
 def serve(settings: Settings) -> int:
     import uvicorn
 
-    runtime = Runtime(settings)
     try:
-        runtime.model  # fail at start, not at the first request
+        runtime = Runtime(settings)
+    except StoreError as e:
+        print(f"puyu serve: {e}")
+        return 2
+    try:
+        runtime.model  # noqa: B018 -- loaded to fail at start, not at the first request
     except ModelError as e:
         print(f"puyu serve: {e}")
         return 2
     host, port = settings.server.host, settings.server.port
     print(f"puyu serve: http://{host}:{port}/v1 (model {settings.model.name}, data {settings.data_dir})", flush=True)
+    if settings.agent.interpreter:
+        from puyu.tools.interpreter import describe
+
+        print(f"puyu serve: {describe(settings.sandbox)}", flush=True)
     uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
     runtime.close()
     return 0

@@ -113,7 +113,8 @@ def test_no_code_found_says_so(box, tmp_path):
 
 @pytest.mark.skipif(not GRACE.exists(), reason="matplotlib's sample photo grace_hopper.jpg is not installed")
 def test_face_detect_finds_the_face(box, tmp_path):
-    res = run(box, "face_detect", image=str(GRACE))
+    (tmp_path / "grace.jpg").write_bytes(GRACE.read_bytes())  # tools open only the conversation's own files
+    res = run(box, "face_detect", image="grace.jpg")
     data = json.loads(res.text.split("\n[image:")[0])
     assert data["count"] == 1
     left, top, right, bottom = data["faces"][0]
@@ -206,6 +207,11 @@ def test_huge_image_is_refused_before_decoding(box, tmp_path):
 def test_output_files_are_numbered_and_never_overwrite_each_other(tmp_path):
     # Two tools (or two processes) writing into one conversation's folder claim names, they do not guess them.
     a, b = ImageEdit(tmp_path), ImageEdit(tmp_path)
-    paths = [a.out_path("crop"), b.out_path("crop"), a.out_path("crop"), a.out_path("plot")]
+
+    def claim(tool, stem):
+        with tool.output(stem) as (_, path):
+            return path
+
+    paths = [claim(a, "crop"), claim(b, "crop"), claim(a, "crop"), claim(a, "plot")]
     assert [p.name for p in paths] == ["crop-1.png", "crop-2.png", "crop-3.png", "plot-1.png"]
     assert all(p.exists() for p in paths)

@@ -7,11 +7,11 @@ is lagent's `description` dict: {"name", "description", "parameters": [{"name", 
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
-import os
 import re
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Iterable
 
 from agentlego.tools import BaseTool  # noqa: F401  (re-exported: the base class of puyu's tools)
@@ -19,10 +19,14 @@ from lagent.actions import BaseAction
 from lagent.schema import ActionStatusCode
 
 from puyu.core.messages import ToolCall, ToolResult
-from puyu.tools.files import replace_missing_files, uploads_in
+from puyu.tools.files import FILE_ARGUMENTS, replace_missing_files, uploads_in
+from puyu.tools.workdir import Missing, PathRefused, WorkDir
 
 _JSON_TYPES = {"STRING": str, "NUMBER": (int, float), "FLOAT": (int, float), "BOOLEAN": bool}
 
+
+MAX_INPUT_BYTES = 100 * 2**20
+"""Largest file a tool is handed (each tool has its own, smaller limits too)."""
 
 _REPR = re.compile(r"^(\w+)\((.*)\)$", re.S)
 
@@ -79,7 +83,11 @@ def check_arguments(schema: dict, args: Any) -> str | None:
 
 class Toolbox:
     """The tools one conversation may use. `run` never raises: every failure becomes a ToolResult
-    with ok=False and a message the model can act on."""
+    with ok=False and a message the model can act on.
+
+    With a work dir, file arguments name files of the conversation (see `puyu.tools.workdir`): each is opened there
+    without following links and handed to the tool as a private copy, so what the tool reads is what was checked;
+    the files a tool returns are kept in the work dir, written the same careful way."""
 
     def __init__(self, tools: Iterable[Any] = (), interpreter: Any = None, workdir: str | Path | None = None):
         self.actions = {a.name: a for a in map(as_action, tools)}
@@ -104,8 +112,22 @@ class Toolbox:
         problem = check_arguments(tool_schema(action), call.arguments)
         if problem:
             return ToolResult(f"Bad arguments for {call.name}: {problem}.", ok=False)
+        if self.workdir is None:
+            return self._call(action, call, call.arguments, [], None)
         arguments, notes = self._find_files(call.arguments)
-        used = arguments if arguments != call.arguments else None
+        used = arguments if arguments != call.arguments else None  # the arguments the tool really ran with
+        with contextlib.ExitStack() as copies:
+            try:
+                staged, shown = self._stage(arguments, copies)
+            except PathRefused as e:
+                return ToolResult(f"{call.name} was not run: {e}", ok=False)
+            result = self._call(action, call, staged, notes, used)
+        for copy, original in shown.items():  # the model should see its own names, not our private copies
+            result.text = result.text.replace(copy, original)
+        return result
+
+    def _call(self, action: BaseAction, call: ToolCall, arguments: dict, notes: list[str],
+              used: dict | None) -> ToolResult:
         try:
             ret = action(json.dumps(arguments, ensure_ascii=False))
         except Exception as e:  # a tool's crash is the model's observation, not ours
@@ -122,15 +144,31 @@ class Toolbox:
         return result
 
     def _find_files(self, arguments: dict) -> tuple[dict, list[str]]:
-        """Arguments with a path to no file replaced by the upload they most likely mean, with notes."""
-        if self.workdir is None:
-            return arguments, []
+        """Arguments with a path to no file of the conversation replaced by the upload they most likely mean, with
+        notes. A path outside the work dir is never looked at: it is replaced too, or refused by `_stage`."""
+        work = WorkDir(self.workdir)
 
         def existing(value: str) -> str | None:
-            path = self.workdir / value  # a relative path means the conversation's, where the interpreter runs
-            return str(path) if path.exists() else None
+            rel = work.find(value)
+            return None if rel is None else str(work.root / rel)
 
         return replace_missing_files(arguments, existing, uploads_in(self.workdir))
+
+    def _stage(self, arguments: dict, copies: contextlib.ExitStack) -> tuple[dict, dict[str, str]]:
+        """Each file argument replaced by a private copy of the conversation's file it names (kept until `copies`
+        closes), and {copy's path: the path the model gave}. Raises PathRefused for a path that leaves the work dir,
+        a link, a missing file or anything that is not a regular file."""
+        work, staged, shown = WorkDir(self.workdir), dict(arguments), {}
+        for name, value in arguments.items():
+            if name not in FILE_ARGUMENTS or not isinstance(value, str) or not value.strip():
+                continue
+            try:
+                copy = copies.enter_context(work.private_copy(value, MAX_INPUT_BYTES))
+            except Missing:
+                raise PathRefused(f"No such file: {value} in this conversation. Its uploads: "
+                                  f"{', '.join(_names(uploads_in(self.workdir))) or 'none'}.") from None
+            staged[name], shown[str(copy)] = str(copy), value
+        return staged, shown
 
     def _to_result(self, items: Any) -> ToolResult:
         texts, images, files = [], [], []
@@ -138,34 +176,43 @@ class Toolbox:
             kind, content = item.get("type", "text"), item.get("content")
             if kind in ("image", "file") and isinstance(content, str):
                 path = self._keep(content)
+                if path is None:
+                    texts.append(f"[{kind} left out: {content} is not a regular file of this conversation]")
+                    continue
                 (images if kind == "image" else files).append(path)
                 texts.append(f"[{kind}: {path}]")
             else:
                 texts.append(content if isinstance(content, str) else json.dumps(content, ensure_ascii=False))
         return ToolResult("\n".join(texts), images=images, files=files)
 
-    def _keep(self, path: str) -> str:
-        """Copy a tool's output file into the conversation's work dir so that it outlives temp dirs."""
+    def _keep(self, path: str) -> str | None:
+        """A tool's output file, kept in the conversation's work dir: one there already (puyu's tools write there)
+        if it is a regular file reached without links; one elsewhere (a tool's temp dir) copied into
+        tool_outputs/. None for what may not be shown."""
+        if self.workdir is None:
+            return path
+        work = WorkDir(self.workdir)
+        try:
+            rel = work.relative(path)
+        except PathRefused:
+            rel = None
+        if rel is not None:
+            return str(work.root / rel) if work.find(rel) else None
         src = Path(path)
-        if self.workdir is None or not src.exists() or self.workdir in src.resolve().parents:
-            return path
-        outputs = self.workdir / "tool_outputs"
-        if outputs.is_symlink():  # planted by code in the sandbox; no sandboxed process runs between calls
-            return path
-        outputs.mkdir(parents=True, exist_ok=True)
-        # The work dir belongs to the sandboxed code, which could plant a symlink where we are about to write:
-        # open with O_EXCL|O_NOFOLLOW under a fresh name, so we only ever write a file we just created.
-        for n in range(1000):
-            dst = outputs / (src.name if n == 0 else f"{src.stem}_{n}{src.suffix}")
-            try:
-                fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-            except FileExistsError:
-                continue
-            with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+        if not src.is_file():
+            return None
+        numbered = (f"{src.stem}_{n}{src.suffix}" for n in range(1, 1000))
+        try:
+            with work.create("tool_outputs", src.name, numbered) as (out, dst), open(src, "rb") as inp:
                 shutil.copyfileobj(inp, out)
-            return str(dst)
-        return path
+        except PathRefused:
+            return None
+        return str(dst)
 
     def close(self) -> None:
         if self.interpreter is not None:
             self.interpreter.close()
+
+
+def _names(paths: list[str]) -> list[str]:
+    return [f"uploads/{PurePath(p).name}" for p in paths]

@@ -7,16 +7,20 @@ A tool's schema is AgentLego's, derived once from the typed `apply` signature an
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from agentlego.schema import ToolMeta
 from agentlego.tools import BaseTool
 from agentlego.types import ImageIO
 from PIL import Image, UnidentifiedImageError
+
+from puyu.tools.workdir import WorkDir
 
 MAX_IMAGE_BYTES = 40 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # ~ 8000 x 5000: larger inputs are refused before they are decoded
@@ -37,25 +41,29 @@ class PuyuTool(BaseTool):
             if p.optional and p.description and "Default" not in p.description:
                 p.description = f"{p.description} Default: {json.dumps(p.default, ensure_ascii=False)}."
         self.workdir = Path(workdir) if workdir else None
-        self._last_number: dict[str, int] = {}  # per output stem, where out_path starts looking for a free name
+        self._last_number: dict[str, int] = {}  # per output stem, where `output` starts looking for a free name
 
-    def out_path(self, stem: str, suffix: str = ".png") -> Path:
-        """A new output file inside the work dir, so the conversation keeps it: stem-1.png, stem-2.png, ...
+    @contextlib.contextmanager
+    def output(self, stem: str, suffix: str = ".png") -> Iterator[tuple[BinaryIO, Path]]:
+        """A new output file inside the work dir, so the conversation keeps it (stem-1.png, stem-2.png, ...), open
+        for writing, and its path. Made with O_EXCL through `WorkDir`: the sandboxed code shares the folder and
+        could put a link where a name was free a moment ago, so the tool writes to this descriptor, never a path.
 
         Numbered, not random: the training data is made by running these tools, and the same seed must give the
         same text (random names changed a dozen of 500 held-out items and the tokenizer between two builds)."""
         root = self.workdir or Path(tempfile.gettempdir()) / "puyu-tools"
         root.mkdir(parents=True, exist_ok=True)
-        n = self._last_number.get(stem, 0)
-        while True:
-            n += 1
-            path = root / f"{stem}-{n}{suffix}"
-            try:
-                path.open("x").close()  # claims the name, also against another process writing to this folder
-            except FileExistsError:
-                continue
-            self._last_number[stem] = n
-            return path
+        start = self._last_number.get(stem, 0) + 1
+        names = (f"{stem}-{n}{suffix}" for n in range(start + 1, start + 100_000))
+        with WorkDir(root).create(".", f"{stem}-{start}{suffix}", names) as (f, path):
+            self._last_number[stem] = int(path.stem.rpartition("-")[2])
+            yield f, path
+
+    def save_image(self, image: Image.Image, stem: str) -> Path:
+        """Write `image` as a new PNG output (see `output`) and return its path."""
+        with self.output(stem) as (f, path):
+            image.save(f, format="PNG")
+        return path
 
 
 def load_image(image: ImageIO | str | Path, mode: str = "RGB") -> Image.Image:

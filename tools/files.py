@@ -2,7 +2,8 @@
 a `user name=file` turn whose content is `[{"path": ..., "size": ...}]`.
 
 The saved path is absolute and inside the work dir, so the interpreter (which runs there) and every
-tool open the same file. Contents are checked against their extension before anything is written.
+tool open the same file. Contents are checked against their extension before anything is written, and the files
+are written through `WorkDir` (the sandbox may have put a link where `uploads` was).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path, PurePath
 from PIL import Image, UnidentifiedImageError
 
 from puyu.core.messages import Message
+from puyu.tools.workdir import PathRefused, WorkDir
 
 IMAGE_TYPES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 DOCUMENT_TYPES = (".pdf", ".docx", ".xlsx", ".pptx")
@@ -24,6 +26,7 @@ TEXT_TYPES = (".txt", ".md", ".markdown", ".csv", ".tsv", ".json", ".jsonl", ".h
 ALLOWED = IMAGE_TYPES + DOCUMENT_TYPES + TEXT_TYPES
 MAX_UPLOAD_BYTES = 30 * 2**20
 MAX_FILES = 50  # uploads per conversation
+MAX_IMAGE_PIXELS = 40_000_000  # as the image tools' limit: a larger image is refused before it is decoded
 
 
 class UploadError(ValueError):
@@ -51,8 +54,16 @@ def check_content(name: str, data: bytes) -> None:
     if suffix in IMAGE_TYPES:
         try:
             with Image.open(io.BytesIO(data)) as img:
+                if img.width * img.height > MAX_IMAGE_PIXELS:
+                    raise UploadError(f"{name} is {img.width}x{img.height} pixels; images up to "
+                                      f"{MAX_IMAGE_PIXELS:,} pixels are accepted.")
                 img.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        except Image.DecompressionBombError:  # PIL's own guard, for sizes far past ours
+            raise UploadError(f"{name} has far too many pixels (a decompression bomb?); images up to "
+                              f"{MAX_IMAGE_PIXELS:,} pixels are accepted.") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+            if isinstance(e, UploadError):
+                raise
             raise UploadError(f"{name} is not a valid image ({e}).") from None
     elif suffix == ".pdf":
         if not data.lstrip()[:5] == b"%PDF-":
@@ -64,17 +75,9 @@ def check_content(name: str, data: bytes) -> None:
         raise UploadError(f"{name} looks binary, not text.")
 
 
-def save_uploads(workdir: str | Path, uploads: Iterable[tuple[str, bytes]],
-                 max_bytes: int = MAX_UPLOAD_BYTES, max_files: int = MAX_FILES) -> Message:
-    """Check every (file name, bytes) upload, write them under `workdir/uploads`, and return the
-    `user name=file` message that announces them. Nothing is written if any upload is refused."""
-    uploads = list(uploads)
-    folder = Path(workdir).resolve() / "uploads"
-    existing = len(list(folder.iterdir())) if folder.is_dir() else 0
-    if not uploads:
-        raise UploadError("no files were given.")
-    if existing + len(uploads) > max_files:
-        raise UploadError(f"a conversation takes at most {max_files} uploads; it has {existing}.")
+def check_uploads(uploads: Iterable[tuple[str, bytes]], max_bytes: int = MAX_UPLOAD_BYTES
+                  ) -> list[tuple[str, bytes]]:
+    """The (safe file name, bytes) of every upload, each checked. Raises UploadError for the first bad one."""
     checked = []
     for name, data in uploads:
         clean = safe_name(name)
@@ -88,12 +91,36 @@ def save_uploads(workdir: str | Path, uploads: Iterable[tuple[str, bytes]],
                               "are accepted.")
         check_content(clean, data)
         checked.append((clean, data))
-    folder.mkdir(parents=True, exist_ok=True)
+    if not checked:
+        raise UploadError("no files were given.")
+    return checked
+
+
+def save_uploads(workdir: str | Path, uploads: Iterable[tuple[str, bytes]],
+                 max_bytes: int = MAX_UPLOAD_BYTES, max_files: int = MAX_FILES,
+                 quota_bytes: int | None = None) -> Message:
+    """Check every (file name, bytes) upload, write them under `workdir/uploads`, and return the
+    `user name=file` message that announces them. Nothing is written if any upload is refused, nor when they
+    would take the work dir past `quota_bytes`."""
+    checked = check_uploads(uploads, max_bytes)
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    work = WorkDir(Path(workdir).resolve())
+    existing = len(work.files("uploads"))
+    if existing + len(checked) > max_files:
+        raise UploadError(f"a conversation takes at most {max_files} uploads; it has {existing}.")
+    if quota_bytes is not None:
+        used = work.usage(max_entries=100_000)[0] + sum(len(d) for _, d in checked)
+        if used > quota_bytes:
+            raise UploadError(f"the conversation's files would take {used / 2**20:.0f} MB, past its "
+                              f"{quota_bytes / 2**20:.0f} MB quota; start a new conversation or delete files.")
     entries = []
-    for clean, data in checked:
-        path = _free_path(folder / clean)
-        path.write_bytes(data)
-        entries.append({"path": str(path), "size": human_size(len(data))})
+    try:
+        for clean, data in checked:
+            stem, suffix = Path(clean).stem, Path(clean).suffix
+            path = work.write("uploads", clean, data, (f"{stem}-{n}{suffix}" for n in range(1, 10_000)))
+            entries.append({"path": str(path), "size": human_size(len(data))})
+    except PathRefused as e:
+        raise UploadError(f"the upload could not be saved: {e}") from None
     return Message("user", json.dumps(entries, ensure_ascii=False), name="file")
 
 
@@ -106,25 +133,15 @@ def uploaded_paths(message: Message) -> list[str]:
     return [e["path"] for e in json.loads(message.content)]
 
 
-def _free_path(path: Path) -> Path:
-    """Never overwrite an earlier upload: photo.png, photo-1.png, photo-2.png, ..."""
-    n, candidate = 0, path
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-    return candidate
-
-
 # Argument names that hold a file path, for every tool (puyu's, AgentLego's and lagent's use these).
 FILE_ARGUMENTS = ("image", "file", "path")
 
 
 def uploads_in(workdir: str | Path) -> list[str]:
-    """The conversation's uploads, oldest first."""
-    folder = Path(workdir) / "uploads"
-    if not folder.is_dir():
-        return []
-    return [str(p) for p in sorted((p for p in folder.iterdir() if p.is_file()), key=lambda p: p.stat().st_mtime_ns)]
+    """The conversation's uploads (regular files, not links), oldest first."""
+    work = WorkDir(Path(workdir).resolve())
+    found = sorted(work.files("uploads"), key=lambda item: item[1].st_mtime_ns)
+    return [str(work.root / "uploads" / name) for name, _ in found]
 
 
 def _pick_upload(uploads: list[str], given: str, image: bool) -> str | None:

@@ -101,6 +101,5 @@ class OCR(PuyuTool):
         result = {"text": text, "languages": detected_languages(text), "lines": [asdict(x) for x in lines]}
         if not lines:
             result["note"] = "No text found."
-        path = self.out_path("ocr")
-        annotate(img, lines).save(path)
+        path = self.save_image(annotate(img, lines), "ocr")
         return to_json(result), ImageIO(str(path))

@@ -2,6 +2,7 @@
 API on an Agg canvas: no pyplot global state, so tools in several threads do not draw into each other's figures."""
 import json
 import math
+from typing import BinaryIO
 
 import numpy as np
 import sympy as sp
@@ -90,13 +91,14 @@ def font_families() -> list[str]:
 
 
 def draw(series: list[Series], kind: str, title: str, xlabel: str, ylabel: str,
-         labels: list[str] | None, path: str) -> None:
+         labels: list[str] | None, out: BinaryIO) -> None:
+    """Draw the chart as a PNG into `out` (an open file: the tool's output, see PuyuTool.output)."""
     with rc_context({"font.family": font_families()}):
-        _draw(series, kind, title, xlabel, ylabel, labels, path)
+        _draw(series, kind, title, xlabel, ylabel, labels, out)
 
 
 def _draw(series: list[Series], kind: str, title: str, xlabel: str, ylabel: str,
-          labels: list[str] | None, path: str) -> None:
+          labels: list[str] | None, out: BinaryIO) -> None:
     fig = Figure(figsize=(7, 4.5), dpi=110, layout="tight")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -116,7 +118,7 @@ def _draw(series: list[Series], kind: str, title: str, xlabel: str, ylabel: str,
     ax.grid(alpha=0.3)
     if any(name for name, _, _ in series):
         ax.legend()
-    fig.savefig(path)
+    fig.savefig(out, format="png")
 
 
 class Plot(PuyuTool):
@@ -134,8 +136,8 @@ class Plot(PuyuTool):
         ylabel: Annotated[str, Info("y-axis label.")] = "",
     ) -> tuple[Annotated[str, Info("What was drawn")], Annotated[ImageIO, Info("The chart (PNG)")]]:
         series = function_series(expression, float(x_min), float(x_max))
-        path = self.out_path("plot")
-        draw(series, "line", title, xlabel, ylabel, None, str(path))
+        with self.output("plot") as (f, path):
+            draw(series, "line", title, xlabel, ylabel, None, f)
         return f"line chart of {', '.join(n for n, _, _ in series)}", ImageIO(str(path))
 
 
@@ -156,7 +158,7 @@ class PlotData(PuyuTool):
     ) -> tuple[Annotated[str, Info("What was drawn")], Annotated[ImageIO, Info("The chart (PNG)")]]:
         kind = one_of("kind", kind, KINDS)
         series, labels = data_series(data)
-        path = self.out_path("chart")
-        draw(series, kind, title, xlabel, ylabel, labels, str(path))
+        with self.output("chart") as (f, path):
+            draw(series, kind, title, xlabel, ylabel, labels, f)
         names = ", ".join(n for n, _, _ in series if n) or f"{len(series[0][1])} points"
         return f"{kind} chart of {names}", ImageIO(str(path))

@@ -74,6 +74,6 @@ class QRMake(PuyuTool):
         qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=box_size, border=4)
         qr.add_data(text)
         qr.make(fit=True)
-        path = self.out_path("qr")
-        qr.make_image().save(str(path))
+        with self.output("qr") as (f, path):
+            qr.make_image().save(f)
         return ImageIO(str(path))

@@ -2,19 +2,15 @@
 each one on or off: `Toolbox(default_tools(workdir, kb_dir, enabled={"ocr", "solve"}))`."""
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agentlego.tools import BaseTool
-
-from puyu.tools.knowledge import KnowledgeSearch
-from puyu.tools.ocr import OCR
-from puyu.tools.plot import Plot, PlotData
-from puyu.tools.qr import QRMake, QRRead
-from puyu.tools.symbolic import Calculator, Solve
-from puyu.tools.vision import FaceDetect, ImageEdit, ImageInfo
+if TYPE_CHECKING:  # agentlego takes seconds to import: the names are checked without it
+    from agentlego.tools import BaseTool
 
 VLM_ENV = "PUYU_VLM_PATH"
 """Where the vision-language checkpoint for `vqa` is, when the caller does not say."""
@@ -30,27 +26,48 @@ class ToolContext:
     """The knowledge bases `knowledge_search` may search (None: all of them)."""
 
 
+def _plain(module: str, cls: str) -> Callable[[ToolContext], BaseTool]:
+    """A tool built with the work dir alone; its module (OpenCV, sympy, ...) is imported only when it is built, so
+    that the names can be checked (e.g. `--tools`) without loading every tool."""
+    return lambda c: getattr(importlib.import_module(module), cls)(c.workdir)
+
+
+def _knowledge(c: ToolContext) -> BaseTool:
+    from puyu.tools.knowledge import KnowledgeSearch
+
+    return KnowledgeSearch(c.kb_dir, c.workdir, only=c.knowledge)
+
+
+def _vqa(c: ToolContext) -> BaseTool:
+    from puyu.tools.vlm import VQA  # transformers is imported only when a checkpoint is configured
+
+    return VQA(c.vlm_path, c.workdir)
+
+
 _BUILDERS: dict[str, Callable[[ToolContext], BaseTool]] = {
-    "ocr": lambda c: OCR(c.workdir),
-    "qr_read": lambda c: QRRead(c.workdir),
-    "qr_make": lambda c: QRMake(c.workdir),
-    "face_detect": lambda c: FaceDetect(c.workdir),
-    "image_info": lambda c: ImageInfo(c.workdir),
-    "image_edit": lambda c: ImageEdit(c.workdir),
-    "plot": lambda c: Plot(c.workdir),
-    "plot_data": lambda c: PlotData(c.workdir),
-    "solve": lambda c: Solve(c.workdir),
-    "calculator": lambda c: Calculator(c.workdir),
-    "knowledge_search": lambda c: KnowledgeSearch(c.kb_dir, c.workdir, only=c.knowledge),
-    "vqa": lambda c: _vqa(c.vlm_path, c.workdir),
+    "ocr": _plain("puyu.tools.ocr", "OCR"),
+    "qr_read": _plain("puyu.tools.qr", "QRRead"),
+    "qr_make": _plain("puyu.tools.qr", "QRMake"),
+    "face_detect": _plain("puyu.tools.vision", "FaceDetect"),
+    "image_info": _plain("puyu.tools.vision", "ImageInfo"),
+    "image_edit": _plain("puyu.tools.vision", "ImageEdit"),
+    "plot": _plain("puyu.tools.plot", "Plot"),
+    "plot_data": _plain("puyu.tools.plot", "PlotData"),
+    "solve": _plain("puyu.tools.symbolic", "Solve"),
+    "calculator": _plain("puyu.tools.symbolic", "Calculator"),
+    "knowledge_search": _knowledge,
+    "vqa": _vqa,
 }
 TOOL_NAMES: tuple[str, ...] = tuple(_BUILDERS)
 
 
-def _vqa(path: str, workdir: Path) -> BaseTool:
-    from puyu.tools.vlm import VQA  # transformers is imported only when a checkpoint is configured
-
-    return VQA(path, workdir)
+def check_names(names: list[str] | set[str], vlm_path: str | None = None) -> None:
+    """Raise ValueError (one line) if any of `names` is not a tool, or is one that cannot run here."""
+    unknown = sorted(set(names) - set(TOOL_NAMES))
+    if unknown:
+        raise ValueError(f"unknown tool(s): {', '.join(unknown)}; known: {', '.join(TOOL_NAMES)} (or `none`)")
+    if "vqa" in names and not (vlm_path or os.environ.get(VLM_ENV)):
+        raise ValueError(f"vqa needs a local vision-language checkpoint: pass vlm_path or set {VLM_ENV}")
 
 
 def default_tools(workdir: str | Path, kb_dir: str | Path | None, enabled: set[str] | None = None,
@@ -63,11 +80,7 @@ def default_tools(workdir: str | Path, kb_dir: str | Path | None, enabled: set[s
         names = [n for n in TOOL_NAMES if not (n == "vqa" and not vlm_path)
                  and not (n == "knowledge_search" and kb_dir is None)]
     else:
-        unknown = sorted(set(enabled) - set(TOOL_NAMES))
-        if unknown:
-            raise ValueError(f"unknown tool(s): {', '.join(unknown)}; known: {', '.join(TOOL_NAMES)}")
-        if "vqa" in enabled and not vlm_path:
-            raise ValueError(f"vqa needs a local vision-language checkpoint: pass vlm_path or set {VLM_ENV}")
+        check_names(enabled, vlm_path)
         if "knowledge_search" in enabled and kb_dir is None:
             raise ValueError("knowledge_search needs kb_dir, the knowledge bases' data dir")
         names = [n for n in TOOL_NAMES if n in enabled]

@@ -38,8 +38,7 @@ class FaceDetect(PuyuTool):
         draw = ImageDraw.Draw(out)
         for b in boxes:
             draw.rectangle(b, outline=(40, 200, 40), width=max(2, img.width // 300))
-        path = self.out_path("faces")
-        out.save(path)
+        path = self.save_image(out, "faces")
         return to_json({"count": len(boxes), "faces": boxes}), ImageIO(str(path))
 
 
@@ -137,6 +136,5 @@ class ImageEdit(PuyuTool):
         op = one_of("operation", operation, EDITS)
         img = load_image(image)
         out = edit(img, op, x0, y0, x1, y1, width, height, angle)
-        path = self.out_path(op)
-        out.save(path)
+        path = self.save_image(out, op)
         return f"{op}: {img.width}x{img.height} -> {out.width}x{out.height}", ImageIO(str(path))

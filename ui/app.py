@@ -151,6 +151,7 @@ def stored_turns(busy: bool) -> list[history.Turn]:
 def draw_history(shown: list[history.Turn], lang: str, busy: bool) -> None:
     if not shown and not busy:
         draw_welcome(lang)
+    workdir = ss.base.conversation_dir(ss.cid) if ss.cid else None
     for i, turn in enumerate(shown):
         last = i == len(shown) - 1
         editing = last and ss.editing and not busy
@@ -162,11 +163,11 @@ def draw_history(shown: list[history.Turn], lang: str, busy: bool) -> None:
                               key="edit_send")
                     st.button(t(lang, "cancel"), on_click=actions.on_edit, args=(False,), key="edit_cancel")
             else:
-                components.user_turn(turn.text, turn.attachments, lang)
+                components.user_turn(turn.text, turn.attachments, lang, workdir=workdir)
             for note in ss.get("notes", {}).get((ss.cid, turn.index), []):
                 st.caption(":material/library_add: " + note)
         with bubble("assistant"):
-            view = components.TurnView(lang)
+            view = components.TurnView(lang, workdir=workdir)
             for event in turn.events:
                 view.add(event)
             view.close()
@@ -179,8 +180,9 @@ def draw_history(shown: list[history.Turn], lang: str, busy: bool) -> None:
 
 def draw_live(live: turns.LiveTurn, lang: str) -> bool:
     """Stream the new turn; False if it broke (the error stays on screen instead of a rerun)."""
+    workdir = ss.base.conversation_dir(live.conversation_id)
     with bubble("user", live.replaces):
-        components.user_turn(live.question, live.attachments, lang)
+        components.user_turn(live.question, live.attachments, lang, workdir=workdir)
         for note in live.notes:
             st.caption(":material/library_add: " + note)
     answer = bubble("assistant", live.replaces)
@@ -188,7 +190,7 @@ def draw_live(live: turns.LiveTurn, lang: str) -> bool:
     # stops the agent and the rerun shows the stored, stopped turn.
     st.empty().button(t(lang, "stop"), icon=":material/stop_circle:", type="tertiary", key="stop")
     with answer:
-        view = components.TurnView(lang, live=True)
+        view = components.TurnView(lang, live=True, workdir=workdir)
         try:
             for event in live.events(tick=view.waiting):
                 view.add(event)

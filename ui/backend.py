@@ -143,10 +143,12 @@ def open_chat(settings: Settings, conversation_id: str) -> Chat:
         from puyu.agent.session import ChatSession
 
         return ChatSession(store(settings), conversation_id, remote_agent(settings, conversation_id))
+    from puyu.runtime import Busy
+
     rt = runtime(settings)
     try:
         return rt.session(conversation_id, settings)
-    except ModelError as e:
+    except (ModelError, Busy) as e:  # Busy: every interpreter is in a turn; the message says to retry
         raise BackendError(str(e)) from None
     except (ImportError, OSError, ValueError) as e:
         raise BackendError(f"the tools could not be set up: {type(e).__name__}: {e}") from None

@@ -2,7 +2,8 @@
 they stream in live or are replayed from the store, so a reloaded conversation looks as it did.
 
 Model and tool text only reach the page through `st.markdown` (which never renders raw HTML unless told to, and
-is never told to here), `st.code` and `st.json`.
+is never told to here), `st.code` and `st.json`. Files (images, downloads) are read only from the conversation's
+work dir, through `puyu.tools.workdir` (no links followed: the code may have swapped a result for one).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from puyu.core.messages import (
     ToolResult,
     ToolResultEvent,
 )
+from puyu.tools.workdir import PathRefused, WorkDir
 from puyu.ui.i18n import t
 
 STOPPED = "Stopped."
@@ -35,6 +37,8 @@ REDRAW_S = 0.03
 message, and a page that redraws every token of a fast model falls behind."""
 CURSOR = " ▌"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"}
+MAX_SHOWN_BYTES = 64 * 2**20
+"""Larger files are not drawn or offered for download in the page (they stay in the work dir)."""
 
 _CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.DOTALL)
 _DISPLAY_MATH = re.compile(r"\\\[(.+?)\\\]", re.DOTALL)
@@ -104,9 +108,11 @@ def output_text(result: ToolResult) -> str:
 class TurnView:
     """Draws one assistant turn into the current container, event by event."""
 
-    def __init__(self, lang: str, live: bool = False):
+    def __init__(self, lang: str, live: bool = False, workdir: Path | None = None):
         self.lang = lang
         self.live = live
+        self.workdir = workdir
+        """The conversation's work dir: the only place its images and downloads are read from."""
         self._text = ""
         self._slot: Any = None
         self._drawn_at = 0.0
@@ -220,12 +226,12 @@ class TurnView:
         if self.live:
             step.update(label=title, state=state, expanded=not result.ok)
         for path in result.images:
-            show_image(path, self.lang)
+            show_image(path, self.lang, workdir=self.workdir)
         for i, path in enumerate(result.files):
             if Path(path).suffix.lower() in IMAGE_SUFFIXES and path not in result.images:
-                show_image(path, self.lang)
+                show_image(path, self.lang, workdir=self.workdir)
             else:
-                download(path, self.lang, key=f"dl-{call.id}-{i}")
+                download(path, self.lang, key=f"dl-{call.id}-{i}", workdir=self.workdir)
 
     # ---- errors ------------------------------------------------------------------------------------------
     def _error(self, event: ErrorEvent) -> None:
@@ -255,23 +261,36 @@ def _height(text: str) -> int | str:
     return 320 if text.count("\n") > 14 else "content"
 
 
-def show_image(path: str, lang: str, width: int | str = "content") -> None:
-    if Path(path).is_file():
-        st.image(path, width=width)
+def conversation_file(path: str, workdir: Path | None) -> bytes | None:
+    """The bytes of a file of the conversation, or None when it is gone, too large, or not a regular file of its
+    work dir reached without links."""
+    if workdir is None:
+        return None
+    try:
+        return WorkDir(workdir).read(path, MAX_SHOWN_BYTES)
+    except PathRefused:
+        return None
+
+
+def show_image(path: str, lang: str, width: int | str = "content", workdir: Path | None = None) -> None:
+    data = conversation_file(path, workdir)
+    if data is not None:
+        st.image(data, width=width)
     else:
         st.caption(t(lang, "missing_file", name=Path(path).name))
 
 
-def download(path: str, lang: str, key: str) -> None:
-    p = Path(path)
-    if not p.is_file():
-        st.caption(t(lang, "missing_file", name=p.name))
+def download(path: str, lang: str, key: str, workdir: Path | None = None) -> None:
+    name = Path(path).name
+    data = conversation_file(path, workdir)
+    if data is None:
+        st.caption(t(lang, "missing_file", name=name))
         return
-    st.download_button(t(lang, "download", name=p.name), p.read_bytes(), file_name=p.name, key=key,
+    st.download_button(t(lang, "download", name=name), data, file_name=name, key=key,
                        on_click="ignore", icon=":material/download:", type="tertiary")
 
 
-def user_turn(text: str, attachments: Iterable[str], lang: str) -> None:
+def user_turn(text: str, attachments: Iterable[str], lang: str, workdir: Path | None = None) -> None:
     """The question, with thumbnails of attached images and the names of other files."""
     attachments = list(attachments)
     if text:
@@ -279,7 +298,7 @@ def user_turn(text: str, attachments: Iterable[str], lang: str) -> None:
     images = [a for a in attachments if Path(a).suffix.lower() in IMAGE_SUFFIXES]
     others = [Path(a).name for a in attachments if a not in images]
     for path in images:
-        show_image(path, lang, width=240)
+        show_image(path, lang, width=240, workdir=workdir)
     if others:
         st.caption(":material/attach_file: " + t(lang, "attached", names=", ".join(others)))
 

@@ -11,6 +11,7 @@ from typing import Protocol
 from puyu.core.config import Settings
 from puyu.core.messages import Message
 from puyu.tools import files
+from puyu.tools.workdir import PathRefused, WorkDir
 from puyu.ui import knowledge
 from puyu.ui.i18n import t
 
@@ -82,16 +83,19 @@ def receive(uploads: list[Upload], settings: Settings, conversation_id: str, lan
     out.paths = files.uploaded_paths(message)
     for path in out.paths:
         if kind_of(path) == "document" and knowledge.indexable(path):
-            out.notes.append(_index(settings, Path(path), lang))
+            out.notes.append(_index(settings, Path(path), lang, workdir))
     return out
 
 
-def _index(settings: Settings, path: Path, lang: str) -> str:
+def _index(settings: Settings, path: Path, lang: str, workdir: Path) -> str:
+    """Index an upload from a private copy read through `WorkDir`: the interpreter's code shares the folder and may
+    have put a link where the upload was."""
     from puyu.tools.rag import ExtractError, KnowledgeError
 
     try:
-        result = knowledge.add_document(settings, path)
-    except (KnowledgeError, ExtractError, OSError) as e:
+        with WorkDir(workdir).private_copy(path, files.MAX_UPLOAD_BYTES) as copy:
+            result = knowledge.add_document(settings, copy)
+    except (KnowledgeError, ExtractError, OSError, PathRefused) as e:
         return t(lang, "kb_failed", name=path.name, error=e)
     if result.status == "unchanged":  # the same bytes again, under any name: indexed once
         return t(lang, "already_in_kb", name=path.name, kb=knowledge.upload_kb(settings))

@@ -201,11 +201,21 @@ class SandboxLimits:
     cpu_s: int = 60
     """CPU seconds per call, and for each background process the code starts (RLIMIT_CPU)."""
     max_procs: int = 64
-    """Processes and threads the code may add for its user (RLIMIT_NPROC): stops fork bombs."""
+    """Processes and threads of one sandbox (RLIMIT_NPROC of its own uid, and its cgroup's pids.max where cgroups
+    are on): stops fork bombs without touching other conversations."""
+    total_memory_mb: int = 2048
+    """Memory of all the sandbox's processes together, /dev/shm included (its cgroup, where cgroups are on;
+    elsewhere only memory_mb per process applies)."""
     max_file_mb: int = 256
     """Largest file the code may write (RLIMIT_FSIZE)."""
-    tmp_mb: int = 256
-    """Size of the private /tmp (bubblewrap only; it lives in memory)."""
+    workdir_mb: int = 1024
+    """Disk the conversation's work dir may take (uploads, files the code writes, its /tmp). The server checks it
+    while code runs and stops the code with an OSError (EDQUOT) past it; uploads past it are refused."""
+    workdir_files: int = 20000
+    """Files and folders the work dir may hold (checked like workdir_mb)."""
+    tmp_mb: int = 64
+    """Size of /dev/shm (bubblewrap only; it lives in memory, counted in total_memory_mb). The code's /tmp is a
+    folder of its work dir, on disk."""
     max_output_chars: int = 20000
     """Printed output kept per call: the first and last halves; the middle is counted and dropped."""
     network: bool = False
@@ -214,12 +224,16 @@ class SandboxLimits:
     """auto (bubblewrap when it works, else resource limits only), bwrap (required) or none (limits only)."""
     interrupt_grace_s: float = 0.3
     """How long interrupted code may take to stop before the whole sandbox is killed."""
-    sandbox_uid: int = 65534
-    """Who the code runs as when the server runs as root (uid and gid; 65534 is nobody/nogroup)."""
+    sandbox_uid: int = 2_000_000_000
+    """When the server runs as root, the first uid (and gid) the code runs as: each live sandbox takes its own from
+    the sandbox_uids after it, so process limits and file ownership are per conversation. No account may use them."""
+    sandbox_uids: int = 4096
+    """How many uids from sandbox_uid puyu may use: at least server.pool_size per puyu process on the machine."""
 
     def __post_init__(self):
         _check_positive(self, "timeout_s", "memory_mb", "cpu_s", "max_procs", "max_file_mb", "tmp_mb",
-                        "max_output_chars")
+                        "max_output_chars", "total_memory_mb", "workdir_mb", "workdir_files", "sandbox_uid",
+                        "sandbox_uids")
         if self.interrupt_grace_s < 0:
             raise ValueError(f"interrupt_grace_s must be >= 0, got {self.interrupt_grace_s!r}")
         _check_choice(self, "isolation", ("auto", "bwrap", "none"))
@@ -227,7 +241,7 @@ class SandboxLimits:
 
 @dataclass
 class ServerConfig:
-    """`puyu serve`: the agent behind an OpenAI-compatible HTTP API."""
+    """`puyu serve`: the agent behind an OpenAI-compatible HTTP API, and the interpreter pool (the app's too)."""
 
     host: str = "127.0.0.1"
     """The address to listen on."""
@@ -235,10 +249,25 @@ class ServerConfig:
     """The port to listen on (1-65535)."""
     api_key: str | None = None
     """Clients must send `Authorization: Bearer <key>`; also the key the app sends to --agent-url."""
+    pool_size: int = 64
+    """Interpreters (one per conversation) alive at once, in `puyu serve` and the app. An idle one makes room for a
+    new conversation (its variables are lost; the model is told); one in a turn is never closed."""
+    idle_s: float = 900.0
+    """An interpreter idle this long is stopped (its variables are lost; the model is told on the next call)."""
+    busy_wait_s: float = 10.0
+    """When every interpreter is in a turn, a new conversation waits this long for one, then gets HTTP 503 with
+    Retry-After (the app says "busy, retry")."""
+    max_body_mb: float = 48.0
+    """Largest request body `puyu serve` reads (HTTP 413 past it); uploads travel in it as base64 (4/3 larger)."""
+    max_upload_mb: float = 30.0
+    """Largest file uploaded in a request."""
 
     def __post_init__(self):
         if not 0 < self.port < 65536:
             raise ValueError(f"port must be between 1 and 65535, not {self.port}")
+        _check_positive(self, "pool_size", "idle_s", "max_body_mb", "max_upload_mb")
+        if self.busy_wait_s < 0:
+            raise ValueError(f"busy_wait_s must be >= 0, got {self.busy_wait_s!r}")
 
 
 def default_data_dir() -> str:

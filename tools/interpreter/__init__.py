@@ -13,7 +13,10 @@ This module speaks to it and turns its replies into ToolResults:
   work dir the call created or changed (not figures, not dot-files).
 - The wall-clock timeout interrupts the code (SIGINT: variables are kept); code that does not stop within a grace
   period is killed with its whole sandbox, and the session restarts. So does a session whose process died.
-- Processes a call leaves running are stopped when it ends, so a fork bomb or a forgotten server cannot outlive it.
+- The work dir's size is watched while the code runs: past `workdir_mb` (or `workdir_files`) the code gets
+  OSError(EDQUOT), as from a full disk.
+- Processes a call leaves running are stopped when it ends, so a fork bomb or a forgotten server cannot outlive it;
+  threads it leaves are named in the result and, with everything else in the sandbox, stopped until the next call.
 """
 from __future__ import annotations
 
@@ -30,13 +33,16 @@ from pathlib import Path
 
 from puyu.core.config import SandboxLimits
 from puyu.core.messages import ToolResult
-from puyu.tools.interpreter.sandbox import Sandbox, snapshot
+from puyu.tools.interpreter import cgroups
+from puyu.tools.interpreter.sandbox import Sandbox, describe, snapshot
+from puyu.tools.workdir import WorkDir
 
-__all__ = ["PythonInterpreter", "SandboxLimits"]
+__all__ = ["PythonInterpreter", "SandboxLimits", "describe"]
 
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.05  # how often a waiting run() looks at interrupt() and at the child's health
+_QUOTA_EVERY_S = 0.1  # how often a running call's work dir is measured, at most (a big one less often)
 _LOST = "variables and imports were lost; files in the work dir were kept"
 
 # bwrap's --die-with-parent (PR_SET_PDEATHSIG) ends the sandbox when the *thread* that started it exits, and
@@ -64,11 +70,15 @@ class KernelGone(Exception):
 class PythonInterpreter:
     """A stateful Python session in a sandbox. One per conversation; not for concurrent calls (they queue)."""
 
-    def __init__(self, workdir: str | Path, limits: SandboxLimits = SandboxLimits()):  # noqa: B008 (frozen)
+    def __init__(self, workdir: str | Path, limits: SandboxLimits = SandboxLimits(),  # noqa: B008 (frozen)
+                 hidden: list[Path] | None = None):
+        """`hidden`: folders the code must not see, e.g. puyu's data dir (default: the work dir's parent, where the
+        other conversations are)."""
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.limits = limits
-        self._sandbox = Sandbox(self.workdir, limits)
+        self._sandbox = Sandbox(self.workdir, limits, hidden)
+        self._note = ""  # told with the next result (why the variables are gone)
         self._proc: subprocess.Popen | None = None  # started lazily by the first run()
         self._buffer = bytearray()
         self._calls = 0
@@ -97,6 +107,20 @@ class PythonInterpreter:
                 self._stop()
                 return ToolResult(f"The interpreter failed ({type(e).__name__}: {e}); the session was restarted, "
                                   f"{_LOST}.", ok=False)
+
+    @property
+    def totals(self) -> str:
+        """Whether all the sandbox's processes together are limited (cgroups), in one line for people."""
+        return cgroups.support().statement
+
+    @property
+    def busy(self) -> bool:
+        """Whether a call is running now."""
+        return self._lock.locked()
+
+    def tell(self, note: str) -> None:
+        """Say `note` at the start of the next call's result (e.g. that the session was stopped while idle)."""
+        self._note = note
 
     def interrupt(self) -> None:
         """Cancel the running call, from another thread: it stops within a fraction of a second, keeping the
@@ -129,19 +153,22 @@ class PythonInterpreter:
     # ---- one call ---------------------------------------------------------------------------------------------
 
     def _run(self, code: str) -> ToolResult:
-        notes = []
+        notes = [self._note] if self._note else []
+        self._note = ""
         if self._proc is not None and self._proc.poll() is not None:
             notes.append(f"[The Python session had ended ({self._exit_cause()}) and was restarted: {_LOST}.]")
             self._stop()
         if self._proc is None:
             self._start()
-        owner = self._sandbox.uid
-        before = snapshot(self.workdir, owner)
+        before = self._snapshot()  # while the sandbox is frozen: nothing changes under our feet
+        self._sandbox.freeze(self._proc, False)
         self._calls += 1
         started = time.monotonic()
         try:
             self._send({"op": "run", "n": self._calls, "code": code}, started + self.limits.timeout_s)
             reply, stopped = self._wait_reply(started)
+            if reply is not None:
+                self._sandbox.freeze(self._proc, True)
         except KernelGone as e:
             cause = str(e) or self._exit_cause() + self._last_words()
             self._stop()
@@ -157,6 +184,13 @@ class PythonInterpreter:
         text = [*notes, _clean(reply.get("output", "")).removesuffix("\n"), _clean(reply.get("error") or "").rstrip()]
         if stopped:
             text.append(f"{stopped}: the code was interrupted; variables were kept.")
+        threads = [_clean(t) for t in reply.get("threads") or []][:10]
+        if threads:
+            text.append(f"[{len(threads)} thread(s) the code started still run ({', '.join(threads)}); they are "
+                        "paused until the next call.]")
+        over = self._over_quota()
+        if over and not stopped:
+            text.append(f"[{over}: delete files to make room.]")
         text += [f"[image: {p}]" for p in images]
         ok = not reply.get("error") and not reply.get("interrupted")
         return ToolResult("\n".join(t for t in text if t) or "(no output)", images=images,
@@ -165,19 +199,28 @@ class PythonInterpreter:
     def _wait_reply(self, started: float) -> tuple[dict | None, str]:
         """The kernel's reply to this call and, if it had to be interrupted, why ("Timed out after 2.0 s ...").
         The reply is None if the code did not stop within the grace period after the interrupt."""
-        deadline, stopped = started + self.limits.timeout_s, ""
+        deadline, stopped, measure = started + self.limits.timeout_s, "", started + _QUOTA_EVERY_S
         while True:
             reply = self._receive(min(_POLL_S, max(0.0, deadline - time.monotonic())))
             if reply is not None and reply.get("n") == self._calls:
                 return reply, stopped
             now = time.monotonic()
-            if not stopped and (self._cancel or now >= deadline):
+            if stopped:
+                if now >= deadline:
+                    return None, stopped
+                continue
+            over = None
+            if now >= measure:
+                over = self._over_quota()
+                # measuring a big work dir takes a while: spend at most ~5 % of the call's time on it
+                measure = time.monotonic() + max(_QUOTA_EVERY_S, 20 * (time.monotonic() - now))
+            if self._cancel or now >= deadline or over:
                 stopped = (f"Cancelled after {now - started:.1f} s" if self._cancel else
-                           f"Timed out after {now - started:.1f} s (limit {self.limits.timeout_s:g} s)")
-                self._send({"op": "interrupt"}, now + self.limits.interrupt_grace_s)
+                           f"Timed out after {now - started:.1f} s (limit {self.limits.timeout_s:g} s)"
+                           if now >= deadline else over)
+                reason = f"Disk quota exceeded: {over[0].lower()}{over[1:]}; delete files to go on" if over else None
+                self._send({"op": "interrupt", "reason": reason}, now + self.limits.interrupt_grace_s)
                 deadline = now + self.limits.interrupt_grace_s
-            elif stopped and now >= deadline:
-                return None, stopped
 
     # ---- the child process ------------------------------------------------------------------------------------
 
@@ -190,6 +233,18 @@ class PythonInterpreter:
         if self._proc is not None:
             self._sandbox.kill(self._proc)
             self._proc = None
+
+    def _snapshot(self):
+        return snapshot(self.workdir, self._sandbox.uid, self._sandbox.owners)
+
+    def _over_quota(self) -> str | None:
+        """Why the work dir is over its quota, or None."""
+        used, entries = WorkDir(self.workdir).usage(max_entries=self.limits.workdir_files)
+        if entries > self.limits.workdir_files:
+            return f"The work dir holds more than {self.limits.workdir_files} files and folders, its quota"
+        if used > self.limits.workdir_mb << 20:
+            return f"The work dir takes {used / 2**20:.0f} MB, past its {self.limits.workdir_mb} MB quota"
+        return None
 
     def _send(self, msg: dict, deadline: float) -> None:
         data = (json.dumps(msg) + "\n").encode()
@@ -254,16 +309,13 @@ class PythonInterpreter:
 
     def _images(self, paths) -> list[str]:
         """The figures the kernel reports, if they are really regular files in the work dir (it could lie)."""
-        good = []
-        for p in paths if isinstance(paths, list) else []:
-            path = Path(str(p))
-            if (path.is_absolute() and self.workdir in path.parents and not path.is_symlink() and path.is_file()
-                    and path.resolve().parent == path.parent):
-                good.append(str(path))
-        return good
+        work = WorkDir(self.workdir)
+        found = [work.find(str(p)) if isinstance(p, str) and os.path.isabs(p) else None
+                 for p in (paths if isinstance(paths, list) else [])]
+        return [str(self.workdir / rel) for rel in found if rel is not None]
 
     def _changed(self, before: dict, images: list[str]) -> list[str]:
-        after = snapshot(self.workdir, self._sandbox.uid)
+        after = self._snapshot()
         figures = {os.path.relpath(p, self.workdir) for p in images}
         return [str(self.workdir / rel) for rel, sig in sorted(after.items())
                 if before.get(rel) != sig and rel not in figures]

@@ -2,13 +2,17 @@
 notebook kernel.
 
 Started by sandbox.py as `python -I kernel.py CONFIG_JSON`. It talks JSON lines on its original stdin/stdout:
-  in:  {"op": "run", "n": 3, "code": "..."}   or   {"op": "interrupt"}
-  out: {"n": 3, "output": "...", "error": "traceback" | null, "interrupted": bool, "figures": ["/abs/fig.png"]}
+  in:  {"op": "run", "n": 3, "code": "..."}   or   {"op": "interrupt", "reason": "..." (optional)}
+  out: {"n": 3, "output": "...", "error": "traceback" | null, "interrupted": bool, "figures": ["/abs/fig.png"],
+        "threads": ["names of threads the code started that still run"]}
+An interrupt with a reason (the work dir is over its quota) raises OSError(EDQUOT, reason) in the code instead of
+KeyboardInterrupt, so the code sees the error a full disk would give.
 Standard library only, and it imports nothing heavy, so that it starts in milliseconds.
 """
 import ast
 import builtins
 import codecs
+import errno
 import io
 import json
 import linecache
@@ -24,6 +28,7 @@ import types
 import warnings
 
 running = False  # True while user code runs: only then does SIGINT become a KeyboardInterrupt
+reason = None  # why the server interrupts, when it is not a timeout or a cancel (the work dir's quota)
 
 
 class Output(io.TextIOBase):
@@ -127,6 +132,17 @@ def apply_limits(config):
     os.umask(0o022)
 
 
+def die_with_server(server_pid):
+    """Without bwrap's --die-with-parent, ask the kernel for the same: SIGKILL when the server dies, even while this
+    process is stopped between calls. Set after dropping root, which clears it."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != server_pid:  # the server died before that was set
+        os._exit(1)
+
+
 def allow_cpu(seconds):
     """RLIMIT_CPU counts the whole life of the process: give this call `seconds` more than used so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -223,7 +239,11 @@ def stop_strays(own_pid_namespace: bool) -> int:
 
 
 def on_sigint(signum, frame):
+    global reason
     if running:  # an interrupt that arrives after the cell finished must not hit the kernel's own code
+        why, reason = reason, None
+        if why:
+            raise OSError(errno.EDQUOT, why)
         raise KeyboardInterrupt
 
 
@@ -232,9 +252,11 @@ def no_input(prompt=""):
 
 
 def main():
-    global running
+    global running, reason
     config = json.loads(sys.argv[1])
     apply_limits(config)
+    if not config["pid_namespace"]:
+        die_with_server(config["server_pid"])
     sys.argv, sys.dont_write_bytecode = [""], True
     sys.path.insert(0, "")  # modules the code writes into the work dir are importable, as in Jupyter
     kernel_pid = os.getpid()
@@ -264,15 +286,18 @@ def main():
     main_thread, inbox = threading.main_thread().ident, queue.Queue()
 
     def read_requests():
+        global reason
         for line in requests:
             msg = json.loads(line)
             if msg["op"] == "interrupt":
+                reason = msg.get("reason")
                 signal.pthread_kill(main_thread, signal.SIGINT)
             else:
                 inbox.put(msg)
         os._exit(0)  # the server closed the pipe or died: nobody will ever read our replies
 
     threading.Thread(target=read_requests, daemon=True).start()
+    own_threads = set(threading.enumerate())
 
     module = types.ModuleType("__main__")  # so that pickle and multiprocessing find classes defined in cells
     module.__dict__.update(__builtins__=builtins, input=no_input)
@@ -283,6 +308,7 @@ def main():
         error, interrupted = None, False
         try:
             allow_cpu(config["cpu_s"])
+            reason = None  # an interrupt meant for an earlier call
             running = True
             execute(msg["code"], f"<cell {msg['n']}>", module.__dict__, out)
             running = False  # inside the try: a SIGINT landing just before this line is still caught below
@@ -291,7 +317,8 @@ def main():
             interrupted, error = isinstance(e, KeyboardInterrupt), short_traceback(e)
         if os.getpid() != kernel_pid:
             os._exit(1 if error else 0)  # a fork made by the cell, which fell through to here
-        reply = {"n": msg["n"], "error": error, "interrupted": interrupted, "figures": save_figures(figures_dir, out)}
+        reply = {"n": msg["n"], "error": error, "interrupted": interrupted, "figures": save_figures(figures_dir, out),
+                 "threads": [t.name for t in threading.enumerate() if t not in own_threads and t.is_alive()]}
         if stopped := stop_strays(config["pid_namespace"]):
             out.write(f"[stopped {stopped} process(es) the code left running: they do not outlive a call]\n")
         reply["output"] = out.take()

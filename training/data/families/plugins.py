@@ -155,7 +155,7 @@ class PluginMaker:
         index = d.rng.randrange(max(2, round(spec.pool[d.split] * self.pool_scale)))
         key = (kind, d.split, index)
         if key not in self._assets:
-            folder = self.tmp / "uploads"
+            folder = self.work / "assets"  # tools open only files inside their work dir (not uploads/: no substitutes)
             folder.mkdir(exist_ok=True)
             self._assets[key] = spec.make(random.Random(f"asset:{kind}:{d.split}:{index}"),
                                           folder / f"{kind}-{d.split}-{index}")
