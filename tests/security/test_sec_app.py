@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 import puyu.runtime  # noqa: F401  (loaded up front, as the app does in the background)
 from puyu.core.config import Settings
 from puyu.tools import files
+from puyu.tools.rag.store import IngestResult
 from puyu.ui import backend, uploads
 from puyu.ui.settings import SETTINGS_ENV
 from tests.security.sec_helpers import as_root, secret_image
@@ -84,7 +85,8 @@ def test_an_uploaded_document_is_indexed_from_what_was_saved_not_a_link_put_in_i
     indexed = []
     monkeypatch.setattr(files, "save_uploads", save_then_swap)
     monkeypatch.setattr(uploads.knowledge, "add_document",
-                        lambda s, path: indexed.append(Path(path).read_text()) or type("R", (), {"chunks": 1})())
+                        lambda s, path: indexed.append(Path(path).read_text())
+                        or IngestResult("notes.md", "added", 1, None, ""))
 
     class Upload:
         name, data = "notes.md", b"# mine\n"
