@@ -7,9 +7,14 @@ one that must work.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from puyu.tools.interpreter import PythonInterpreter
@@ -269,6 +274,33 @@ def test_env_var_forces_the_fallback(tmp_path, monkeypatch):
 def test_unprintable_output_is_cleaned(interp):
     res = interp.run("print('a\\ud800b')")
     assert res.ok and res.text == "a?b"
+
+
+@pytest.fixture
+def checkout_in_tmp():
+    """A folder straight under /tmp that anyone may enter, as a `git clone` into /tmp makes."""
+    path = Path(tempfile.mkdtemp(prefix="puyu-checkout-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.skipif(bool(BWRAP_PROBLEM), reason=f"bubblewrap unavailable: {BWRAP_PROBLEM}")
+def test_a_python_installed_under_tmp_runs_in_the_sandbox(checkout_in_tmp, tmp_path):
+    """A checkout cloned into /tmp keeps its .venv there, under the folder the sandbox mounts as the code's own /tmp:
+    the interpreter must still find its Python (it did not: `bwrap: execvp ...: No such file or directory`)."""
+    venv = checkout_in_tmp / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site_dir = next((venv / "lib").glob("python3.*/site-packages"))
+    outer = [p for p in sys.path if p.endswith("site-packages")]
+    (site_dir / "outer.pth").write_text("".join(f"import site; site.addsitedir({p!r})\n" for p in outer))
+    script = ("import sys; from pathlib import Path; from puyu.tools.interpreter import PythonInterpreter\n"
+              "with PythonInterpreter(Path(sys.argv[1])) as interp:\n"
+              "    print(interp.sandbox); print(interp.run('import numpy; 6 * 7').text)\n")
+    (tmp_path / "work").mkdir()
+    out = subprocess.run([str(venv / "bin" / "python"), "-c", script, str(tmp_path / "work")], capture_output=True,
+                         text=True, timeout=60)
+    assert out.stdout.splitlines()[-2:] == ["bubblewrap", "42"], out.stdout + out.stderr
 
 
 def test_a_shared_directory_is_refused_as_workdir():

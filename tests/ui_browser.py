@@ -142,6 +142,8 @@ class Chat:
     def ask(self, text: str, files: list[Path] = ()) -> None:
         if files:
             self.page.set_input_files("[data-testid=stChatInput] input[type=file]", [str(f) for f in files])
+            for f in files:  # the drop is handled asynchronously: until its chip shows, the upload has not begun
+                self.page.locator("[data-testid=stChatInput]").get_by_text(f.name).first.wait_for(timeout=30_000)
         self.page.fill(self.INPUT, text)
         # the send button is enabled once the text is in and the attachments have uploaded
         self.page.wait_for_selector("[data-testid=stChatInputSubmitButton]:not([disabled])", timeout=30_000)

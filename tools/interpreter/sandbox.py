@@ -215,16 +215,17 @@ class Sandbox:
         if self.uid is not None:  # hide what the sandbox user cannot reach anyway, so that paths under it can be
             masks |= {top for p in needed | {self.workdir} if (top := _first_unreachable(p, self.uid))}  # mounted
         # Every mount, shallowest first (a mask before what is bound back inside it): the Python installation where a
-        # mask covers it, the work dir always, and the code's /tmp.
+        # mask or the code's own /tmp covers it (a checkout under /tmp), the work dir always, and the code's /tmp.
+        covering = masks | {Path("/tmp")}
         mounts = [(p, "tmpfs") for p in masks]
-        mounts += [(p, "ro") for p in needed if any(_under(p, m) and p != m for m in masks)]
+        mounts += [(p, "ro") for p in needed if any(_under(p, m) and p != m for m in covering)]
         mounts += [(self.workdir, "rw"), (Path("/tmp"), "tmp")]
         mounts.sort(key=lambda m: (len(m[0].parts), m[1] != "tmpfs"))
         done: list[tuple[Path, str]] = []
         for path, kind in mounts:
             inside = max((d for d in done if _under(path, d[0]) and path != d[0]), key=lambda d: len(d[0].parts),
                          default=None)
-            if inside is not None and inside[1] == "tmpfs":  # bwrap would create the mount point's parents 0700,
+            if inside is not None and inside[1] in ("tmpfs", "tmp"):  # bwrap would make the mount point's parents 0700,
                 for parent in reversed(path.parents):  # unreachable after the drop
                     if _under(parent, inside[0]) and parent != inside[0]:
                         args += ["--perms", "0755", "--dir", str(parent)]
