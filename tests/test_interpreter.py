@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 
 import pytest
-from puyu.tools.interpreter import PythonInterpreter
+
 from puyu.core.config import SandboxLimits
+from puyu.tools.interpreter import PythonInterpreter
 from puyu.tools.interpreter import sandbox as sandbox_mod
 
 pytestmark = pytest.mark.timeout(120)
@@ -299,7 +300,7 @@ def test_a_python_installed_under_tmp_runs_in_the_sandbox(checkout_in_tmp, tmp_p
               "    print(interp.sandbox); print(interp.run('import numpy; 6 * 7').text)\n")
     (tmp_path / "work").mkdir()
     out = subprocess.run([str(venv / "bin" / "python"), "-c", script, str(tmp_path / "work")], capture_output=True,
-                         text=True, timeout=60)
+                         check=False, text=True, timeout=60)
     assert out.stdout.splitlines()[-2:] == ["bubblewrap", "42"], out.stdout + out.stderr
 
 
