@@ -29,7 +29,7 @@ from puyu.core.messages import Message
 from puyu.http_guard import BodyLimit, bearer_token, key_matches, unstorable_text
 from puyu.models.base import ModelError
 from puyu.runtime import Busy, Runtime
-from puyu.tools.files import UploadError, check_uploads, save_uploads
+from puyu.tools.files import UploadError, check_uploads, write_uploads
 
 
 def error(status: int, message: str, kind: str = "invalid_request_error", param: str | None = None,
@@ -118,15 +118,22 @@ def create_app(runtime: Runtime) -> FastAPI:
             return error(404, f"no conversation {cid!r}", param="conversation_id", code="conversation_not_found")
         stored = [] if created else runtime.store.messages(cid)
         open_call = stored[-1].tool_call if stored and stored[-1].role == "assistant" else None
+        held: list[tuple[Message, list[tuple[str, bytes]]]] = []
+
+        def hold(files: list[tuple[str, bytes]]) -> Message:  # checked now, written once the turn has its interpreter
+            announced = Message("user", "", name="file")
+            held.append((announced, check_uploads(files, max_bytes=int(server.max_upload_mb * 2**20))))
+            return announced
+
         try:  # every message and upload is read and checked before anything is written
-            _split_turn(req, open_call, lambda files: _checked(runtime, files))
+            earlier, new = _split_turn(req, open_call, hold)
         except UploadError as e:
             return error(400, f"upload refused: {e}", param="messages")
         if created:
             cid = runtime.store.create(settings={"origin": "api"}).id
         cancel = threading.Event()
         try:
-            session, events = _start_turn(runtime, req, cid, created, open_call, settings, cancel)
+            session, events = _start_turn(runtime, req, cid, created, (earlier, new), held, settings, cancel)
         except (wire.WireError, UploadError, Busy) as e:
             if created:
                 _discard(runtime, cid)
@@ -169,19 +176,18 @@ def _split_turn(req: wire.ChatRequest, open_call, uploads: wire.Uploads) -> tupl
     return incoming[:cut], incoming[cut:]
 
 
-def _start_turn(runtime: Runtime, req: wire.ChatRequest, cid: str, created: bool, open_call, settings: Settings,
-                cancel: threading.Event):
-    """The session and the event stream of the request's turn: a new question, or the agent's next step after the
-    results of the client's own tool calls. The conversation's interpreter is taken first (Busy when the pool is
-    full), so that a busy server writes nothing. Raises Busy, WireError, UploadError."""
+def _start_turn(runtime: Runtime, req: wire.ChatRequest, cid: str, created: bool,
+                turn: tuple[list[Message], list[Message]], held: list[tuple[Message, list[tuple[str, bytes]]]],
+                settings: Settings, cancel: threading.Event):
+    """The session and the event stream of the request's turn (`_split_turn`'s earlier and new messages): a new
+    question, or the agent's next step after the results of the client's own tool calls. The conversation's
+    interpreter is taken first (Busy when the pool is full), so that a busy server writes nothing; then the `held`
+    uploads, checked already, are written and their messages announce them. Raises Busy, WireError, UploadError."""
     box = runtime.toolbox(cid, settings)
-    server, quota = runtime.settings.server, runtime.settings.sandbox.workdir_mb << 20
-
-    def uploads(files: list[tuple[str, bytes]]) -> Message:
-        return save_uploads(runtime.workdir(cid), files, max_bytes=int(server.max_upload_mb * 2**20),
-                            quota_bytes=quota)
-
-    earlier, new = _split_turn(req, open_call, uploads)
+    for announced, files in held:
+        announced.content = write_uploads(runtime.workdir(cid), files,
+                                          quota_bytes=runtime.settings.sandbox.workdir_mb << 20).content
+    earlier, new = turn
     if created:  # earlier turns the client holds become this conversation's memory
         for m in earlier:
             runtime.store.add_message(cid, m)
@@ -190,12 +196,6 @@ def _start_turn(runtime: Runtime, req: wire.ChatRequest, cid: str, created: bool
     if new[0].role == "environment":
         return session, session.resume(new, cancel=cancel)
     return session, session.send(new[0].content, new[1:], cancel=cancel)
-
-
-def _checked(runtime: Runtime, files: list[tuple[str, bytes]]) -> Message:
-    """Stands in for saving a message's files while the request is checked: the files are checked, not written."""
-    check_uploads(files, max_bytes=int(runtime.settings.server.max_upload_mb * 2**20))
-    return Message("user", "", name="file")
 
 
 def _discard(runtime: Runtime, cid: str) -> None:

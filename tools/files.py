@@ -102,7 +102,13 @@ def save_uploads(workdir: str | Path, uploads: Iterable[tuple[str, bytes]],
     """Check every (file name, bytes) upload, write them under `workdir/uploads`, and return the
     `user name=file` message that announces them. Nothing is written if any upload is refused, nor when they
     would take the work dir past `quota_bytes`."""
-    checked = check_uploads(uploads, max_bytes)
+    return write_uploads(workdir, check_uploads(uploads, max_bytes), max_files, quota_bytes)
+
+
+def write_uploads(workdir: str | Path, checked: list[tuple[str, bytes]], max_files: int = MAX_FILES,
+                  quota_bytes: int | None = None) -> Message:
+    """`save_uploads` for uploads that `check_uploads` has already passed (a request checked whole before any of
+    it is written)."""
     Path(workdir).mkdir(parents=True, exist_ok=True)
     work = WorkDir(Path(workdir).resolve())
     existing = len(work.files("uploads"))
